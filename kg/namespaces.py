@@ -15,7 +15,10 @@ from rdflib.term import URIRef
 
 # BEGIN GENERATED DIP (scripts/gen_namespaces.py)
 class DIP(DefinedNamespace):
-    """The diplomacy ontology, ``dip:``."""
+    """The diplomacy ontology ``dip:``, version 0.1.0.
+
+    Generated from ontology/diplomacy.ttl; do not edit by hand.
+    """
 
     _fail = True
     _NS = Namespace("https://w3id.org/dipkg/ontology#")
@@ -73,6 +76,8 @@ class DIP(DefinedNamespace):
     Held: URIRef  # held
     Planned: URIRef  # planned
     Possible: URIRef  # possible
+
+
 # END GENERATED DIP
 
 
