@@ -1,0 +1,342 @@
+"""SHACL validation of the diplomacy graph against ``shapes/``.
+
+Validation runs pySHACL with no inference: the shapes target every concrete class explicitly,
+so the data graph does not need the ontology. Only Violation-severity results make a graph
+non-conforming; Warnings (e.g. an unattributed quote) are reported but do not.
+
+A problem that stops validation from running (missing or unparseable shapes or data file)
+raises :class:`kg.errors.ValidationError`; a graph that does not conform is a normal result.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyshacl
+from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import DCTERMS, RDF, SH
+from rdflib.term import Node
+
+from kg.errors import ValidationError
+from kg.namespaces import OA, PREFIXES, bind_prefixes
+
+#: Namespace of the shapes themselves (``dipsh:``), so report lines name shapes readably.
+DIPSH = Namespace("https://w3id.org/dipkg/shapes#")
+
+#: The repository's shapes directory (``<repo>/shapes``), used when no directory is given.
+SHAPES_DIR = Path(__file__).resolve().parent.parent / "shapes"
+
+#: File extension -> rdflib parser format, for :func:`validate_file`.
+FORMATS: dict[str, str] = {
+    ".ttl": "turtle",
+    ".trig": "trig",
+    ".nq": "nquads",
+    ".nt": "nt",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".n3": "n3",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+}
+_QUAD_FORMATS = {"trig", "nquads"}
+
+_SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+_SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+_SHORT_PREFIXES: tuple[tuple[str, str], ...] = tuple(
+    sorted({**PREFIXES, "dipsh": str(DIPSH), "sh": str(SH)}.items(), key=lambda kv: -len(kv[1]))
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One SHACL result: which node, which property, what value, and why."""
+
+    focus_node: str  # the IRI (or blank node id) of the node that failed
+    path: str | None  # the property as a prefixed name (``dip:participant``, ``^oa:hasBody``)
+    value: str | None  # the offending value, when the constraint names one
+    message: str  # the shape's English sh:message (pySHACL's default when the shape has none)
+    severity: str  # "Violation" | "Warning" | "Info"
+    source_shape: str  # the shape as a prefixed name (``dipsh:MeetingShape-participantCount``)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of validating a graph. ``conforms`` is False only if a Violation exists."""
+
+    conforms: bool
+    violations: tuple[Violation, ...]
+    report_graph: Graph
+    text: str
+
+    @property
+    def errors(self) -> tuple[Violation, ...]:
+        """The Violation-severity results only."""
+        return tuple(v for v in self.violations if v.severity == "Violation")
+
+    @property
+    def warnings(self) -> tuple[Violation, ...]:
+        """The Warning-severity results only."""
+        return tuple(v for v in self.violations if v.severity == "Warning")
+
+
+# ---------------------------------------------------------------------------------------------
+# shapes
+# ---------------------------------------------------------------------------------------------
+
+
+def load_shapes(shapes_dir: Path | None = None) -> Graph:
+    """Parse every ``*.ttl`` of ``shapes_dir`` (default: the repository's ``shapes/``) into one graph.
+
+    The result is cached per directory; treat it as read-only.
+    """
+    directory = (shapes_dir or SHAPES_DIR).resolve()
+    return _load_shapes_cached(str(directory))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_shapes_cached(directory: str) -> Graph:
+    path = Path(directory)
+    if not path.is_dir():
+        raise ValidationError(
+            f"{path}: shapes directory not found; pass the directory that holds the SHACL .ttl files"
+        )
+    files = sorted(path.glob("*.ttl"))
+    if not files:
+        raise ValidationError(f"{path}: no *.ttl shapes files in the shapes directory")
+    graph = Graph()
+    for file in files:
+        try:
+            graph.parse(file, format="turtle")
+        except Exception as exc:  # rdflib raises many unrelated types for bad syntax
+            raise ValidationError(f"{file}: cannot parse the shapes file as Turtle: {exc}") from exc
+    _bind_report_prefixes(graph)
+    return graph
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------------------
+
+
+def validate_graph(data: Graph, shapes: Graph | None = None) -> ValidationResult:
+    """Validate ``data`` against ``shapes`` (default: :func:`load_shapes`) with no inference."""
+    shapes_graph = shapes if shapes is not None else load_shapes()
+    if isinstance(data, Dataset):
+        data = _union(data)
+    try:
+        _conforms, report, text = pyshacl.validate(
+            data,
+            shacl_graph=shapes_graph,
+            inference="none",
+            allow_warnings=True,
+            abort_on_first=False,
+        )
+    except Exception as exc:  # pyshacl reports bad shapes with its own exception types
+        raise ValidationError(f"SHACL validation could not run: {exc}") from exc
+    assert isinstance(report, Graph)
+    _bind_report_prefixes(report)
+    violations = tuple(sorted(_results(report), key=_sort_key))
+    conforms = not any(v.severity == "Violation" for v in violations)
+    return ValidationResult(conforms=conforms, violations=violations, report_graph=report, text=str(text))
+
+
+def validate_file(path: Path, shapes: Graph | None = None) -> ValidationResult:
+    """Parse an RDF file (format from its extension) and validate it.
+
+    Named graphs of TriG / N-Quads files are merged: the shapes apply to the whole graph.
+    """
+    path = Path(path)
+    return validate_graph(read_graph(path), shapes)
+
+
+def read_graph(path: Path) -> Graph:
+    """Parse ``path`` into one graph; raise ValidationError naming the file when it cannot be read."""
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS))
+        raise ValidationError(f"{path}: unknown RDF file extension {path.suffix!r}; use one of {known}")
+    if not path.is_file():
+        raise ValidationError(f"{path}: file not found")
+    try:
+        if fmt in _QUAD_FORMATS:
+            dataset = Dataset()
+            dataset.parse(path, format=fmt)
+            return _union(dataset)
+        graph = Graph()
+        graph.parse(path, format=fmt)
+    except Exception as exc:  # rdflib raises many unrelated types for bad syntax
+        raise ValidationError(f"{path}: cannot parse as {fmt}: {exc}") from exc
+    return graph
+
+
+def _union(dataset: Dataset) -> Graph:
+    """All triples of every graph of ``dataset`` in one graph."""
+    graph = Graph()
+    for s, p, o, _g in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    for prefix, iri in dataset.namespaces():
+        graph.bind(prefix, iri)
+    return graph
+
+
+def _bind_report_prefixes(graph: Graph) -> None:
+    bind_prefixes(graph)
+    graph.bind("dipsh", DIPSH, override=True, replace=True)
+    graph.bind("sh", SH, override=True, replace=True)
+
+
+def _results(report: Graph) -> Iterator[Violation]:
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        focus = report.value(result, SH.focusNode)
+        path = report.value(result, SH.resultPath)
+        value = report.value(result, SH.value)
+        severity = report.value(result, SH.resultSeverity)
+        shape = report.value(result, SH.sourceShape)
+        yield Violation(
+            focus_node=str(focus),
+            path=_path_text(report, path) if path is not None else None,
+            value=_value_text(value) if value is not None else None,
+            message=_message(report.objects(result, SH.resultMessage)),
+            severity=_SEVERITY.get(severity, str(severity)),  # type: ignore[arg-type]
+            source_shape=short_name(shape) if shape is not None else "",
+        )
+
+
+def _sort_key(v: Violation) -> tuple[int, str, str, str, str]:
+    return (_SEVERITY_ORDER.get(v.severity, 3), v.focus_node, v.path or "", v.message, v.value or "")
+
+
+def _message(messages: Iterable[Node]) -> str:
+    """The English message, else an untagged one, else any."""
+    literals = [m for m in messages if isinstance(m, Literal)]
+    for wanted in ("en", None):
+        for m in literals:
+            if m.language == wanted:
+                return str(m)
+    return str(literals[0]) if literals else ""
+
+
+def _path_text(graph: Graph, path: Node) -> str:
+    """A SHACL property path as text: ``dip:x``, ``^dip:x``, ``dip:x/dip:y``, ``(dip:x|dip:y)``."""
+    if isinstance(path, URIRef):
+        return short_name(path)
+    inverse = graph.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + _path_text(graph, inverse)
+    alternative = graph.value(path, SH.alternativePath)
+    if alternative is not None:
+        return "(" + "|".join(_path_text(graph, p) for p in Collection(graph, alternative)) + ")"
+    for predicate, suffix in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?")):
+        inner = graph.value(path, predicate)
+        if inner is not None:
+            return _path_text(graph, inner) + suffix
+    if isinstance(path, BNode) and graph.value(path, RDF.first) is not None:
+        return "/".join(_path_text(graph, p) for p in Collection(graph, path))
+    return str(path)
+
+
+def _value_text(value: Node) -> str:
+    if isinstance(value, Literal):
+        return value.n3()
+    return str(value)
+
+
+def short_name(node: Node) -> str:
+    """``node`` as ``prefix:local`` with the project prefixes (``id:meeting/ab12``), else its text."""
+    text = str(node)
+    if isinstance(node, URIRef):
+        for prefix, iri in _SHORT_PREFIXES:
+            if text.startswith(iri) and len(text) > len(iri):
+                return f"{prefix}:{text[len(iri):]}"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# readable summary
+# ---------------------------------------------------------------------------------------------
+
+
+def summarize(result: ValidationResult, data: Graph | None = None, limit: int = 50) -> str:
+    """A readable report: a headline, then one line per result (focus node, path, message).
+
+    With ``data``, each result is followed by the evidence sentence (``oa:exact``) of the
+    annotation that supports the focus node, so a reader sees which statement was wrong.
+    """
+    counts = Counter(v.severity for v in result.violations)
+    parts = [f"{counts[s]} {s.lower()}{'' if counts[s] == 1 else 's'}" for s in _SEVERITY_ORDER if counts[s]]
+    headline = "Conforms: " + ("yes" if result.conforms else "no")
+    lines = [headline + (f" ({', '.join(parts)})" if parts else "")]
+    for v in result.violations[: max(limit, 0)]:
+        focus = URIRef(v.focus_node) if "://" in v.focus_node else None
+        where = short_name(focus) if focus is not None else v.focus_node
+        line = f"[{v.severity}] {where}"
+        if v.path:
+            line += f" {v.path}"
+        line += f": {v.message}"
+        if v.value is not None and v.value != v.focus_node:
+            line += f" (value: {short_name(URIRef(v.value)) if '://' in v.value else v.value})"
+        lines.append(line)
+        if data is not None and focus is not None:
+            for doc, span, sentence in evidence_sentences(data, focus):
+                lines.append(f"    evidence {doc}{span}: {sentence}")
+    hidden = len(result.violations) - max(limit, 0)
+    if hidden > 0:
+        lines.append(f"... and {hidden} more")
+        by_shape = Counter(v.source_shape for v in result.violations).most_common(5)
+        lines.append("most frequent: " + ", ".join(f"{shape} ({n})" for shape, n in by_shape))
+    return "\n".join(lines)
+
+
+def evidence_sentences(data: Graph, node: URIRef) -> list[tuple[str, str, str]]:
+    """The evidence of ``node`` as sorted (document, " [start-end]", sentence) triples.
+
+    ``node`` may be a statement (the ``oa:hasBody`` of annotations), an annotation, its target
+    or one of its selectors, so a failing piece of evidence also shows its sentence.
+    """
+    annotations = set(data.subjects(OA.hasBody, node))
+    if (node, RDF.type, OA.Annotation) in data:
+        annotations.add(node)
+    targets = {t for a in annotations for t in data.objects(a, OA.hasTarget)}
+    targets |= set(data.subjects(OA.hasSelector, node))
+    if data.value(node, OA.hasSource) is not None:
+        targets.add(node)
+    found: set[tuple[str, str, str]] = set()
+    for target in targets:
+        source = data.value(target, OA.hasSource)
+        doc = ""
+        if source is not None:
+            identifier = data.value(source, DCTERMS.identifier)
+            doc = str(identifier) if identifier is not None else short_name(source)
+        start = end = None
+        sentences = []
+        for selector in data.objects(target, OA.hasSelector):
+            start = data.value(selector, OA.start, default=start)
+            end = data.value(selector, OA.end, default=end)
+            sentences.extend(str(x) for x in data.objects(selector, OA.exact))
+        span = f" [{start}-{end}]" if start is not None and end is not None else ""
+        for sentence in sentences:
+            found.add((doc, span, sentence))
+    return sorted(found)
+
+
+__all__ = [
+    "DIPSH",
+    "FORMATS",
+    "SHAPES_DIR",
+    "ValidationResult",
+    "Violation",
+    "evidence_sentences",
+    "load_shapes",
+    "read_graph",
+    "short_name",
+    "summarize",
+    "validate_file",
+    "validate_graph",
+]
