@@ -193,7 +193,9 @@ def _bind_report_prefixes(graph: Graph) -> None:
 
 
 def _results(report: Graph) -> Iterator[Violation]:
-    for result in report.subjects(RDF.type, SH.ValidationResult):
+    """The top-level results of the report (nested sh:detail results are left out)."""
+    results = {r for rep in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(rep, SH.result)}
+    for result in results:
         focus = report.value(result, SH.focusNode)
         path = report.value(result, SH.resultPath)
         value = report.value(result, SH.value)
@@ -202,7 +204,7 @@ def _results(report: Graph) -> Iterator[Violation]:
         yield Violation(
             focus_node=str(focus),
             path=_path_text(report, path) if path is not None else None,
-            value=_value_text(value) if value is not None else None,
+            value=_value_text(report, value) if value is not None else None,
             message=_message(report.objects(result, SH.resultMessage)),
             severity=_SEVERITY.get(severity, str(severity)),  # type: ignore[arg-type]
             source_shape=short_name(shape) if shape is not None else "",
@@ -242,9 +244,9 @@ def _path_text(graph: Graph, path: Node) -> str:
     return str(path)
 
 
-def _value_text(value: Node) -> str:
+def _value_text(graph: Graph, value: Node) -> str:
     if isinstance(value, Literal):
-        return value.n3()
+        return value.n3(graph.namespace_manager)
     return str(value)
 
 
