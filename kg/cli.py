@@ -48,7 +48,153 @@ def main() -> None:
 
 # --- query / serve commands ---
 
+
+@main.command("query")
+@click.argument("graph", type=click.Path(exists=False))
+@click.argument("sparql", required=False)
+@click.option("-f", "--file", "query_file", type=click.Path(dir_okay=False), help="Read the query from a .rq file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld"]),
+    default="table",
+    show_default=True,
+    help="Output format; CONSTRUCT/DESCRIBE give Turtle unless ntriples or json(ld) is asked.",
+)
+@click.option(
+    "--bind",
+    "binds",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Give ?NAME a value before the query runs: <iri>, prefix:local, or a literal.",
+)
+@click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True)
+@click.option("--max-rows", type=click.IntRange(min=1), default=None, help="Keep at most N rows.")
+@handle_errors
+def query_cmd(
+    graph: str,
+    sparql: str | None,
+    query_file: str | None,
+    fmt: str,
+    binds: tuple[str, ...],
+    engine: str,
+    max_rows: int | None,
+) -> None:
+    """Run a read-only SPARQL query on GRAPH (a build directory or an RDF file).
+
+    The prefixes dip, id, rdfs, rdf, owl, xsd, skos, schema, org, sem, prov, oa, wd and
+    dcterms are pre-bound. A build directory is read from graph.trig (one named graph per
+    document, the default graph is their union) or else graph.ttl. Updates are refused.
+
+    \b
+    Examples:
+      kg query out 'SELECT ?p ?title WHERE { ?p dip:holds/dip:title ?title }'
+      kg query out -f queries/meetings.rq --format csv
+      kg query out -f queries/quotes_by_speaker.rq --bind name=ポンペイオ
+    """
+    from kg.errors import QueryError
+    from kg.query import parse_binding, read_query_file, run_query, serialize
+
+    if (sparql is None) == (query_file is None):
+        raise QueryError("give the query either as an argument or with -f FILE.rq (exactly one of them)")
+    text = read_query_file(query_file) if query_file is not None else str(sparql)
+    bindings = dict(parse_binding(b) for b in binds)
+    result = run_query(graph, text, engine=engine, max_rows=max_rows, bindings=bindings)
+    click.echo(serialize(result, fmt), nl=False)
+    if result.truncated:
+        click.echo(f"Warning: only the first {max_rows} results are shown (--max-rows).", err=True)
+
+
+@main.command("serve")
+@click.argument("outdir", type=click.Path(exists=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=7878, show_default=True)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+    help="Seconds a query may run before it is stopped (503).",
+)
+@click.option("--max-rows", type=click.IntRange(min=1), default=10000, show_default=True,
+              help="Rows (or triples) returned at most per query.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Query processes running side by side.")
+@click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True)
+@handle_errors
+def serve_cmd(
+    outdir: str, host: str, port: int, timeout: float, max_rows: int, workers: int, engine: str
+) -> None:
+    """Serve OUTDIR (or an RDF file) as a read-only SPARQL 1.1 endpoint at /sparql.
+
+    GET /sparql?query=..., POST application/sparql-query, or POST a form with query=.
+    Results as SPARQL JSON (default), XML, CSV or TSV; CONSTRUCT/DESCRIBE as Turtle or
+    N-Triples. Updates are refused (403). A query form is at /. Stop with Ctrl-C.
+
+    \b
+    Example:
+      kg serve out --port 7878
+      curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * WHERE { ?s a dip:Official }' \\
+           http://127.0.0.1:7878/sparql
+    """
+    from kg.serve import ServeConfig, serve
+
+    serve(
+        ServeConfig(
+            graph=outdir, host=host, port=port, timeout=timeout, max_rows=max_rows,
+            workers=workers, engine=engine,
+        ),
+        announce=lambda msg: click.echo(msg, err=True),
+    )
+
 # --- stats / export / view commands ---
+
+
+@main.command("stats")
+@click.argument("graph_path", metavar="OUTDIR", type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Aligned tables for reading, or JSON for programs.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Rows per table (text format).")
+@click.option("--include-cancelled", is_flag=True, help="Count meetings and visits whose status is dip:Cancelled.")
+@handle_errors
+def stats_command(graph_path: str, fmt: str, top: int, include_cancelled: bool) -> None:
+    """Network statistics of a built graph (OUTDIR/graph.ttl or an RDF file).
+
+    Counts per class, who met whom (how often, first and last), degree and betweenness
+    centrality, components and communities, states ranked by meetings and visits, and a
+    timeline of events per month.
+
+    \b
+    Example:
+      kg stats out
+      kg stats out/graph.ttl --format json > stats.json
+    """
+    from kg.stats import compute_stats, load_graph, render_text
+
+    result = compute_stats(load_graph(graph_path), source=graph_path, include_cancelled=include_cancelled)
+    click.echo(result.to_json() if fmt == "json" else render_text(result, top=top), nl=fmt == "json")
+
+
+@main.command("export")
+@click.argument("graph_path", metavar="OUTDIR", type=click.Path(path_type=str))
+@click.option("--format", "fmt", type=click.Choice(["graphml", "gexf"]), required=True,
+              help="GraphML or GEXF (both open in Gephi).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), required=True,
+              help="File to write (replaced atomically).")
+@handle_errors
+def export_command(graph_path: str, fmt: str, output: str) -> None:
+    """Export entities and events as a network file for Gephi.
+
+    Nodes carry label (Japanese) and cls (dip: class); edges are typed PARTICIPANT, VISITOR,
+    DESTINATION, LOCATION, SPEAKER, HOLDS_POST, REPRESENTS, ...
+
+    \b
+    Example:
+      kg export out --format gexf -o diplomacy.gexf
+    """
+    from kg.export import export_graph
+    from kg.stats import load_graph
+
+    net = export_graph(load_graph(graph_path), fmt, output)
+    click.echo(f"Wrote {output}: {net.number_of_nodes()} nodes, {net.number_of_edges()} edges", err=True)
 
 # --- neo4j commands ---
 
