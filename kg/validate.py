@@ -194,7 +194,9 @@ def _bind_report_prefixes(graph: Graph) -> None:
 
 def _results(report: Graph) -> Iterator[Violation]:
     """The top-level results of the report (nested sh:detail results are left out)."""
-    results = {r for rep in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(rep, SH.result)}
+    results = {
+        r for rep in report.subjects(RDF.type, SH.ValidationReport) for r in report.objects(rep, SH.result)
+    }
     for result in results:
         focus = report.value(result, SH.focusNode)
         path = report.value(result, SH.resultPath)
@@ -256,7 +258,7 @@ def short_name(node: Node) -> str:
     if isinstance(node, URIRef):
         for prefix, iri in _SHORT_PREFIXES:
             if text.startswith(iri) and len(text) > len(iri):
-                return f"{prefix}:{text[len(iri):]}"
+                return f"{prefix}:{text[len(iri) :]}"
     return text
 
 

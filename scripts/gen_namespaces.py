@@ -43,7 +43,7 @@ def _english_label(graph: Graph, term: URIRef) -> str:
     for label in graph.objects(term, RDFS.label):
         if isinstance(label, Literal) and label.language == "en":
             return " ".join(str(label).split())
-    return term[len(DIP_NS):]
+    return term[len(DIP_NS) :]
 
 
 def terms_by_kind(graph: Graph) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -55,7 +55,7 @@ def terms_by_kind(graph: Graph) -> list[tuple[str, list[tuple[str, str]]]]:
         for term in set(graph.subjects(RDF.type, rdf_type)):
             if isinstance(term, URIRef) and term.startswith(DIP_NS) and term not in seen:
                 seen.add(term)
-                names.append((term[len(DIP_NS):], _english_label(graph, term)))
+                names.append((term[len(DIP_NS) :], _english_label(graph, term)))
         if names:
             groups.append((heading, sorted(names)))
     return groups
