@@ -196,7 +196,72 @@ def export_command(graph_path: str, fmt: str, output: str) -> None:
     net = export_graph(load_graph(graph_path), fmt, output)
     click.echo(f"Wrote {output}: {net.number_of_nodes()} nodes, {net.number_of_edges()} edges", err=True)
 
+
+@main.command("view")
+@click.argument("graph_path", metavar="OUTDIR", type=click.Path(path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default="graph.html",
+              show_default=True, help="HTML file to write (replaced atomically).")
+@click.option("--title", default=None, help="Page title (default: kg: OUTDIR).")
+@handle_errors
+def view_command(graph_path: str, output: str, title: str | None) -> None:
+    """Write one self-contained HTML page to explore the graph offline.
+
+    Officials, states, organizations, places, meetings, visits and quotes with Japanese
+    captions, a legend, class and date filters, and on click the node's properties, its
+    evidence sentences and source URLs. No network access is needed to open it.
+
+    \b
+    Example:
+      kg view out -o graph.html
+    """
+    from kg.stats import load_graph
+    from kg.view import write_view
+
+    data = write_view(load_graph(graph_path), output, source=graph_path, title=title)
+    click.echo(f"Wrote {output}: {data['meta']['nodes']} nodes, {data['meta']['edges']} edges", err=True)
+
 # --- neo4j commands ---
+
+
+@main.command("load")
+@click.argument("source", type=click.Path(exists=True, dir_okay=True))
+@click.option("--uri", envvar="NEO4J_URI", help="Bolt URI: bolt://, neo4j:// or neo4j+s:// [env NEO4J_URI]")
+@click.option("--user", envvar="NEO4J_USER", help="user name [env NEO4J_USER, default neo4j]")
+@click.option("--password", envvar="NEO4J_PASSWORD", help="password [env NEO4J_PASSWORD]")
+@click.option("--database", envvar="NEO4J_DATABASE", help="database [env NEO4J_DATABASE, default neo4j]")
+@click.option("--wipe", is_flag=True, help="first delete every node with an ontology label")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1),
+              help="rows (nodes + relationships) per transaction; articles are never split")
+@handle_errors
+def load_command(
+    source: str,
+    uri: str | None,
+    user: str | None,
+    password: str | None,
+    database: str | None,
+    wipe: bool,
+    batch_size: int,
+) -> None:
+    """Load a built graph (OUTDIR with graph.ttl, or a Turtle/TriG file) into Neo4j.
+
+    Re-loading replaces the statements of each article in the graph; loading the same
+    graph twice changes nothing.
+
+    \b
+    Example:
+      scripts/neo4j-local start && . ~/.cache/kg/neo4j/run/env
+      kg load out
+      kg load out/graph.ttl --uri neo4j+s://xxxx.databases.neo4j.io --user neo4j --wipe
+    """
+    from pathlib import Path
+
+    from kg.writers.neo4j import Neo4jConfig, load_path
+
+    config = Neo4jConfig.from_env(uri=uri, user=user, password=password, database=database)
+    report = load_path(Path(source), config, wipe=wipe, batch_size=batch_size, progress=sys.stderr.isatty())
+    click.echo(report.summary())
+    for line in report.skipped:
+        click.echo(f"skipped: {line}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

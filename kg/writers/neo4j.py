@@ -1,0 +1,472 @@
+"""Write the validated RDF graph into Neo4j over Bolt.
+
+The property graph is derived by :mod:`kg.projection` (same IRIs, labels and relationship
+types from the ontology's allow-list). Writes are parameterised ``UNWIND $rows ... MERGE``
+statements in managed transactions (the driver retries transient failures). Documents are
+loaded in batches of whole articles: one transaction removes what the batch's documents
+supported before and writes what they support now, so a re-extracted article replaces its
+statements and a dropped connection never leaves half an article behind. Loading the same
+graph twice gives the same nodes and relationships.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import neo4j
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import exceptions as nex
+from rdflib import Dataset, Graph
+
+from kg.errors import IngestError, Neo4jError
+from kg.projection import (
+    NodeRow,
+    Projection,
+    ProjectionRule,
+    RelRow,
+    check_allowed,
+    default_rule,
+    project,
+)
+
+SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+_KEY_CYPHER = "type(r) + '\u241f' + startNode(r).iri + '\u241f' + endNode(r).iri + '\u241f' + coalesce(r.iri, '')"
+
+
+@dataclass(frozen=True)
+class Neo4jConfig:
+    """Where and as whom to connect. The password never appears in repr, errors or logs."""
+
+    uri: str = "bolt://localhost:7687"
+    user: str = "neo4j"
+    password: str = field(default="", repr=False)
+    database: str = "neo4j"
+    max_retry_time: float = 30.0  # seconds the driver keeps retrying a failed transaction
+    connection_timeout: float = 10.0
+
+    @classmethod
+    def from_env(
+        cls,
+        uri: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+    ) -> Neo4jConfig:
+        """Options win over NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE, then defaults."""
+        cfg = cls(
+            uri=uri or os.environ.get("NEO4J_URI") or cls.uri,
+            user=user or os.environ.get("NEO4J_USER") or cls.user,
+            password=password if password is not None else os.environ.get("NEO4J_PASSWORD", ""),
+            database=database or os.environ.get("NEO4J_DATABASE") or cls.database,
+        )
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """Refuse a URI the driver cannot use, before connecting."""
+        scheme = urlsplit(self.uri).scheme
+        if scheme not in SCHEMES:
+            raise Neo4jError(
+                f"bad Neo4j URI {self.uri!r}: the scheme must be one of {', '.join(s + '://' for s in SCHEMES)}"
+            )
+        if not urlsplit(self.uri).hostname:
+            raise Neo4jError(f"bad Neo4j URI {self.uri!r}: no host")
+
+
+@dataclass
+class LoadReport:
+    """What a load wrote and how long it took."""
+
+    uri: str
+    database: str
+    documents: int = 0
+    nodes: int = 0
+    relationships: int = 0
+    transactions: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        return (
+            f"loaded {self.nodes} nodes and {self.relationships} relationships from {self.documents} "
+            f"document(s) into {self.uri} (database {self.database}) in {self.transactions} "
+            f"transaction(s), {self.seconds:.2f}s"
+        )
+
+
+def _driver(config: Neo4jConfig) -> neo4j.Driver:
+    config.check()
+    try:
+        return GraphDatabase.driver(
+            config.uri,
+            auth=(config.user, config.password),
+            max_transaction_retry_time=config.max_retry_time,
+            connection_timeout=config.connection_timeout,
+            connection_acquisition_timeout=config.connection_timeout + 5,
+        )
+    except (nex.ConfigurationError, ValueError) as exc:
+        raise Neo4jError(f"bad Neo4j URI {config.uri!r}: {exc}") from None
+
+
+def _connection_error(exc: Exception, config: Neo4jConfig) -> Neo4jError:
+    """A one-line message saying what went wrong and what to check; never the password."""
+    where = f"Neo4j at {config.uri}"
+    if isinstance(exc, nex.AuthError):
+        return Neo4jError(f"{where} refused the credentials of user {config.user!r} (check NEO4J_USER/NEO4J_PASSWORD)")
+    if isinstance(exc, nex.ClientError) and "DatabaseNotFound" in (exc.code or ""):
+        return Neo4jError(
+            f"{where} has no database {config.database!r} (check NEO4J_DATABASE; Community has only 'neo4j')"
+        )
+    if isinstance(exc, nex.ServiceUnavailable | nex.SessionExpired | OSError):
+        return Neo4jError(
+            f"cannot reach {where} ({type(exc).__name__}); is the server running? "
+            "(scripts/neo4j-local start, or docker compose up -d)"
+        )
+    msg = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return Neo4jError(f"{where}: {msg.replace(config.password, '***') if config.password else msg}")
+
+
+def connect(config: Neo4jConfig) -> neo4j.Driver:
+    """Open a driver and check server, credentials and database before anything is written."""
+    driver = _driver(config)
+    try:
+        driver.verify_connectivity()
+        driver.execute_query("RETURN 1", database_=config.database)
+    except Exception as exc:  # noqa: BLE001 - every driver failure becomes one clear Neo4jError
+        driver.close()
+        raise _connection_error(exc, config) from None
+    return driver
+
+
+# ---- Cypher (labels and types are checked against the ontology's allow-list) -------------------
+
+
+def _node_cypher(labels: tuple[str, ...], merge_label: str, remove: Iterable[str]) -> str:
+    extra = "".join(f":`{lab}`" for lab in labels if lab != merge_label)
+    rm = "".join(f":`{lab}`" for lab in sorted(remove))
+    return (
+        "UNWIND $rows AS row\n"
+        f"MERGE (n:`{merge_label}` {{iri: row.iri}})\n"
+        "WITH n, row, [s IN coalesce(n.sources, []) WHERE NOT s IN $loaded] AS kept\n"
+        "SET n = row.props\n"
+        "SET n.sources = kept + [s IN row.sources WHERE NOT s IN kept]\n"
+        + (f"SET n{extra}\n" if extra else "")
+        + (f"REMOVE n{rm}\n" if rm else "")
+    )
+
+
+def _rel_cypher(rel_type: str, start_label: str, end_label: str, keyed: bool) -> str:
+    ident = " {iri: row.iri}" if keyed else ""
+    return (
+        "UNWIND $rows AS row\n"
+        f"MATCH (a:`{start_label}` {{iri: row.start}})\n"
+        f"MATCH (b:`{end_label}` {{iri: row.end}})\n"
+        f"MERGE (a)-[r:`{rel_type}`{ident}]->(b)\n"
+        "WITH r, row, [s IN coalesce(r.sources, []) WHERE NOT s IN $loaded] AS kept\n"
+        "SET r = row.props\n"
+        "SET r.sources = kept + [s IN row.sources WHERE NOT s IN kept]\n"
+    )
+
+
+_STALE_RELS = (
+    "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE s IN $docs)\n"
+    f"WITH r, {_KEY_CYPHER} AS key\n"
+    "WHERE $keep[key] IS NULL\n"
+    "SET r.sources = [s IN r.sources WHERE NOT s IN $docs]\n"
+    "WITH r WHERE size(r.sources) = 0\n"
+    "DELETE r\n"
+    "RETURN count(*) AS deleted"
+)
+_STALE_NODES = (
+    "MATCH (n) WHERE any(s IN n.sources WHERE s IN $docs) AND $keep[n.iri] IS NULL\n"
+    "SET n.sources = [s IN n.sources WHERE NOT s IN $docs]\n"
+    "WITH n WHERE size(n.sources) = 0\n"
+    "DETACH DELETE n\n"
+    "RETURN count(*) AS deleted"
+)
+
+
+@dataclass
+class _Batch:
+    """The documents loaded in one transaction and the rows they bring."""
+
+    docs: list[str] = field(default_factory=list)
+    nodes: list[NodeRow] = field(default_factory=list)
+    rels: list[RelRow] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes) + len(self.rels)
+
+
+def _batches(proj: Projection, batch_size: int) -> list[_Batch]:
+    """Group whole documents into batches of about ``batch_size`` rows; rows supported by no
+    document go into a last batch. Each row is written once, in the batch of its first document."""
+    by_doc: dict[str, _Batch] = {d: _Batch([d]) for d in proj.documents}
+    shared = _Batch()
+    for n in proj.nodes.values():
+        docs = [s for s in n.sources if s in by_doc]
+        (by_doc[docs[0]] if docs else shared).nodes.append(n)
+    for r in proj.rels.values():
+        docs = [s for s in r.sources if s in by_doc]
+        (by_doc[docs[0]] if docs else shared).rels.append(r)
+    out: list[_Batch] = []
+    cur = _Batch()
+    for d in proj.documents:
+        b = by_doc[d]
+        if cur.docs and cur.size + b.size > batch_size:
+            out.append(cur)
+            cur = _Batch()
+        cur.docs += b.docs
+        cur.nodes += b.nodes
+        cur.rels += b.rels
+    if cur.docs:
+        out.append(cur)
+    if shared.size:
+        out.append(shared)
+    return out
+
+
+class _Writer:
+    """Builds and runs the parameterised statements of one load."""
+
+    def __init__(self, proj: Projection, rule: ProjectionRule) -> None:
+        self.proj = proj
+        self.rule = rule
+        self.loaded = list(proj.documents)
+        self.all_labels = rule.allowed_labels
+
+    def node_groups(self, rows: list[NodeRow]) -> list[tuple[str, list[dict[str, Any]]]]:
+        groups: dict[tuple[tuple[str, ...], str], list[dict[str, Any]]] = defaultdict(list)
+        for n in rows:
+            groups[(n.labels, n.merge_label)].append({"iri": n.iri, "props": n.props, "sources": list(n.sources)})
+        return [
+            (_node_cypher(labels, merge, self.all_labels - set(labels)), rows_)
+            for (labels, merge), rows_ in sorted(groups.items())
+        ]
+
+    def rel_groups(self, rows: list[RelRow]) -> list[tuple[str, list[dict[str, Any]]]]:
+        groups: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = defaultdict(list)
+        nodes = self.proj.nodes
+        for r in rows:
+            key = (r.type, nodes[r.start].merge_label, nodes[r.end].merge_label, bool(r.iri))
+            props = dict(r.props)
+            if r.iri:
+                props["iri"] = r.iri
+            groups[key].append({"start": r.start, "end": r.end, "iri": r.iri, "props": props, "sources": list(r.sources)})
+        return [(_rel_cypher(t, s, e, keyed), rows_) for (t, s, e, keyed), rows_ in sorted(groups.items())]
+
+    def keep(self, docs: list[str]) -> tuple[dict[str, bool], dict[str, bool]]:
+        """Node IRIs and relationship keys of the new graph that ``docs`` support."""
+        ds = set(docs)
+        nodes = {n.iri: True for n in self.proj.nodes.values() if ds.intersection(n.sources)}
+        rels = {r.key: True for r in self.proj.rels.values() if ds.intersection(r.sources)}
+        return nodes, rels
+
+    def batch_work(self, batch: _Batch) -> Callable[[ManagedTransaction], None]:
+        """The transaction function of one batch: remove stale statements, then nodes, then rels."""
+        statements: list[tuple[str, dict[str, Any]]] = []
+        if batch.docs:
+            keep_nodes, keep_rels = self.keep(batch.docs)
+            statements.append((_STALE_RELS, {"docs": batch.docs, "keep": keep_rels}))
+            statements.append((_STALE_NODES, {"docs": batch.docs, "keep": keep_nodes}))
+        for cypher, rows in self.node_groups(batch.nodes) + self.rel_groups(batch.rels):
+            statements.append((cypher, {"rows": rows, "loaded": self.loaded}))
+
+        def work(tx: ManagedTransaction) -> None:
+            for cypher, params in statements:
+                tx.run(cypher, params).consume()
+
+        return work
+
+    def row_works(self, batch: _Batch) -> list[Callable[[ManagedTransaction], None]]:
+        """The same writes, one transaction per row (for measuring what batching saves)."""
+        works: list[Callable[[ManagedTransaction], None]] = []
+        if batch.docs:
+            keep_nodes, keep_rels = self.keep(batch.docs)
+            stale = [(_STALE_RELS, {"docs": batch.docs, "keep": keep_rels}),
+                     (_STALE_NODES, {"docs": batch.docs, "keep": keep_nodes})]
+            works.append(_statements_work(stale))
+        for cypher, rows in self.node_groups(batch.nodes) + self.rel_groups(batch.rels):
+            for row in rows:
+                works.append(_statements_work([(cypher, {"rows": [row], "loaded": self.loaded})]))
+        return works
+
+
+def _statements_work(statements: list[tuple[str, dict[str, Any]]]) -> Callable[[ManagedTransaction], None]:
+    def work(tx: ManagedTransaction) -> None:
+        for cypher, params in statements:
+            tx.run(cypher, params).consume()
+
+    return work
+
+
+def ensure_constraints(driver: neo4j.Driver, config: Neo4jConfig, labels: Iterable[str], rule: ProjectionRule) -> None:
+    """A uniqueness constraint on ``iri`` for every label used (created once, IF NOT EXISTS)."""
+    for lab in sorted(set(labels)):
+        if lab not in rule.allowed_labels:
+            raise Neo4jError(f"label {lab!r} is not in the ontology's allow-list")
+        driver.execute_query(
+            f"CREATE CONSTRAINT `kg_{lab}_iri` IF NOT EXISTS FOR (n:`{lab}`) REQUIRE n.iri IS UNIQUE",
+            database_=config.database,
+        )
+
+
+def wipe(driver: neo4j.Driver, config: Neo4jConfig, rule: ProjectionRule) -> int:
+    """Delete every node that carries a label of the ontology, with its relationships."""
+    cond = " OR ".join(f"n:`{lab}`" for lab in sorted(rule.allowed_labels))
+    deleted = 0
+    with driver.session(database=config.database) as session:
+        while True:
+            rec = session.execute_write(
+                lambda tx: tx.run(
+                    f"MATCH (n) WHERE {cond} WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS c"
+                ).single()
+            )
+            c = rec["c"] if rec else 0
+            deleted += c
+            if c == 0:
+                return deleted
+
+
+def load_projection(
+    proj: Projection,
+    config: Neo4jConfig,
+    *,
+    rule: ProjectionRule | None = None,
+    wipe_first: bool = False,
+    batch_size: int = 5000,
+    progress: bool = False,
+    transaction_per_row: bool = False,
+    driver: neo4j.Driver | None = None,
+) -> LoadReport:
+    """Write a projection; see :func:`load_graph`."""
+    rule = rule or default_rule()
+    check_allowed(proj, rule)
+    if batch_size < 1:
+        raise Neo4jError(f"batch size must be at least 1, not {batch_size}")
+    report = LoadReport(config.uri, config.database, len(proj.documents), len(proj.nodes), len(proj.rels))
+    report.skipped = list(proj.skipped)
+    own = driver is None
+    drv = connect(config) if driver is None else driver
+    t0 = time.perf_counter()
+    done = 0
+    batches = _batches(proj, batch_size)
+    try:
+        if wipe_first:
+            wipe(drv, config, rule)
+        ensure_constraints(drv, config, {lab for n in proj.nodes.values() for lab in n.labels}, rule)
+        writer = _Writer(proj, rule)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(batches), unit="batch", desc="neo4j", leave=False)
+        with drv.session(database=config.database) as session:
+            for batch in batches:
+                works = writer.row_works(batch) if transaction_per_row else [writer.batch_work(batch)]
+                for work in works:
+                    session.execute_write(work)
+                    report.transactions += 1
+                done += 1
+                if bar is not None:
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
+    except Neo4jError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every driver failure becomes one clear Neo4jError
+        err = _connection_error(exc, config)
+        raise Neo4jError(
+            f"{err} -- the load stopped after {done} of {len(batches)} batch(es); every committed batch holds "
+            "whole documents, re-run the load to complete it"
+        ) from None
+    finally:
+        if own:
+            drv.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def load_graph(
+    graph: Graph,
+    config: Neo4jConfig,
+    *,
+    wipe: bool = False,
+    batch_size: int = 5000,
+    progress: bool = False,
+    transaction_per_row: bool = False,
+) -> LoadReport:
+    """Project ``graph`` (validated RDF following docs/MODEL.md) and write it to Neo4j.
+
+    ``wipe`` first deletes every node with an ontology label. ``batch_size`` is the number of
+    rows (nodes + relationships) per transaction; documents are never split across
+    transactions. ``transaction_per_row`` writes each row in its own transaction (slow; only
+    for comparing timings). Raises :class:`kg.errors.Neo4jError` with a one-line message.
+    """
+    rule = default_rule()
+    return load_projection(
+        project(graph, rule),
+        config,
+        rule=rule,
+        wipe_first=wipe,
+        batch_size=batch_size,
+        progress=progress,
+        transaction_per_row=transaction_per_row,
+    )
+
+
+_FORMATS = {".ttl": "turtle", ".nt": "nt", ".trig": "trig", ".nq": "nquads", ".jsonld": "json-ld", ".rdf": "xml"}
+
+
+def read_graph(path: Path) -> Graph:
+    """Read an output directory (its graph.ttl) or an RDF file into one graph."""
+    path = Path(path)
+    if path.is_dir():
+        f = path / "graph.ttl"
+        if not f.is_file():
+            raise IngestError(f"{path}: no graph.ttl in this directory (run kg build first, or give a Turtle file)")
+        path = f
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file or directory")
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise IngestError(f"{path}: unknown RDF format (expected one of {', '.join(sorted(_FORMATS))})")
+    try:
+        if fmt in ("trig", "nquads"):
+            ds = Dataset()
+            ds.parse(path, format=fmt)
+            g = Graph()
+            for s, p, o, _ in ds.quads():
+                g.add((s, p, o))
+            return g
+        return Graph().parse(path, format=fmt)
+    except Exception as exc:  # noqa: BLE001 - rdflib parsers raise many exception types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise IngestError(f"{path}: not valid {fmt}: {first}") from None
+
+
+def load_path(path: Path, config: Neo4jConfig, **kwargs: Any) -> LoadReport:
+    """Read ``path`` (an output directory or an RDF file) and load it; see :func:`load_graph`."""
+    return load_graph(read_graph(path), config, **kwargs)
+
+
+def counts(config: Neo4jConfig, driver: neo4j.Driver | None = None) -> tuple[int, int]:
+    """(nodes, relationships) in the database, for reports and tests."""
+    own = driver is None
+    drv = connect(config) if driver is None else driver
+    try:
+        n = drv.execute_query("MATCH (n) RETURN count(n) AS c", database_=config.database).records[0]["c"]
+        r = drv.execute_query("MATCH ()-[r]->() RETURN count(r) AS c", database_=config.database).records[0]["c"]
+        return int(n), int(r)
+    finally:
+        if own:
+            drv.close()
