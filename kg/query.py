@@ -328,7 +328,7 @@ class RdflibEngine:
             g = q.graph_name
             if g not in graphs:
                 graphs[g] = (
-                    ds.default_context if isinstance(g, ox.DefaultGraph) else ds.graph(_from_ox(g))
+                    ds.default_graph if isinstance(g, ox.DefaultGraph) else ds.graph(_from_ox(g))
                 )
             graphs[g].add((_from_ox(q.subject), _from_ox(q.predicate), _from_ox(q.object)))
         return cls(ds)  # type: ignore[arg-type]

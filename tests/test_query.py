@@ -1,0 +1,512 @@
+"""kg.query and ``kg query``: read-only SPARQL over build outputs, on both engines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import XSD
+from rdflib.query import Result
+
+from kg.cli import main
+from kg.errors import QueryError
+from kg.query import (
+    ENGINES,
+    QueryRefusedError,
+    QueryResult,
+    QuerySyntaxError,
+    SparqlStore,
+    _width,
+    parse_binding,
+    query_form,
+    read_query_file,
+    resolve_graph_path,
+    run_query,
+    serialize,
+    shorten,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = sorted((ROOT / "queries").glob("*.rq"))
+ID = "https://w3id.org/dipkg/id/"
+DIP = "https://w3id.org/dipkg/ontology#"
+
+# Two documents, each in its own named graph, as graph.trig is written (docs/MODEL.md).
+TRIG = """\
+@prefix dip: <https://w3id.org/dipkg/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@base <https://w3id.org/dipkg/id/> .
+
+<doc/A> {
+  <doc/A> a dip:Document .
+  <person/Q473239> a dip:Official ; rdfs:label "ポンペオ"@ja ; dip:holds <position/p1> .
+  <position/p1> a dip:Position ; dip:title "国務長官"@ja ; dip:postIn <state/US> ;
+      prov:wasDerivedFrom <doc/A> .
+  <state/US> a dip:State ; rdfs:label "アメリカ"@ja .
+}
+<doc/B> {
+  <doc/B> a dip:Document .
+  <person/ラブロフ> a dip:Official ; rdfs:label "ラブロフ"@ja ; dip:holds <position/p2> .
+  <position/p2> a dip:Position ; dip:title "外相"@ja ; dip:postIn <state/RU> ;
+      prov:wasDerivedFrom <doc/B> .
+  <state/RU> a dip:State ; rdfs:label "ロシア"@ja .
+  <state/US> a dip:State ; rdfs:label "アメリカ"@ja .
+}
+"""
+
+
+@pytest.fixture
+def trig_dir(tmp_path: Path) -> Path:
+    """A build directory with graph.trig (and a decoy graph.ttl that must not be read)."""
+    (tmp_path / "graph.trig").write_text(TRIG, encoding="utf-8")
+    (tmp_path / "graph.ttl").write_text("<urn:decoy> <urn:p> <urn:o> .\n", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def sample(request: pytest.FixtureRequest) -> SparqlStore:
+    """The hand-written sample graph, loaded once per engine."""
+    return SparqlStore.open(ROOT / "tests" / "data" / "sample.ttl", request.param)
+
+
+def _rows(result: QueryResult) -> list[tuple[str | None, ...]]:
+    return [tuple(None if t is None else str(t) for t in row) for row in result.rows]
+
+
+# --------------------------------------------------------------------------------- loading
+
+
+def test_a_build_directory_is_read_from_graph_trig_before_graph_ttl(trig_dir: Path) -> None:
+    assert resolve_graph_path(trig_dir) == trig_dir / "graph.trig"
+    (trig_dir / "graph.trig").unlink()
+    assert resolve_graph_path(trig_dir) == trig_dir / "graph.ttl"
+
+
+def test_an_empty_directory_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(QueryError, match=rf"{tmp_path}: no graph.trig or graph.ttl"):
+        resolve_graph_path(tmp_path)
+
+
+def test_a_missing_path_and_an_unknown_file_type_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(QueryError, match="no such file or directory"):
+        SparqlStore.open(tmp_path / "nope.ttl")
+    odd = tmp_path / "graph.xlsx"
+    odd.write_text("x")
+    with pytest.raises(QueryError, match=r"graph.xlsx: unknown RDF file type '.xlsx'"):
+        SparqlStore.open(odd)
+
+
+def test_bad_rdf_is_an_error_naming_the_file_and_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("<urn:a> <urn:b> .\n", encoding="utf-8")
+    with pytest.raises(QueryError, match=rf"{bad}: not valid RDF: .*"):
+        SparqlStore.open(bad)
+
+
+def test_an_unknown_engine_is_refused(trig_dir: Path) -> None:
+    with pytest.raises(QueryError, match="unknown SPARQL engine 'jena'"):
+        SparqlStore.open(trig_dir, "jena")
+
+
+@pytest.mark.parametrize("suffix,text", [
+    (".nt", f"<{ID}person/X> <{DIP}title> \"外相\"@ja .\n"),
+    (".nq", f"<{ID}person/X> <{DIP}title> \"外相\"@ja <{ID}doc/A> .\n"),
+    (".jsonld", json.dumps({"@id": f"{ID}person/X", f"{DIP}title": {"@value": "外相", "@language": "ja"}})),
+])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_single_files_of_each_format_can_be_queried(tmp_path: Path, suffix: str, text: str, engine: str) -> None:
+    f = tmp_path / f"g{suffix}"
+    f.write_text(text, encoding="utf-8")
+    res = run_query(f, "SELECT ?t WHERE { ?p dip:title ?t }", engine=engine)
+    assert res.rows == ((Literal("外相", lang="ja"),),)
+
+
+# ------------------------------------------------------------------------- query semantics
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_prefixes_are_pre_bound_and_the_default_graph_is_the_union(trig_dir: Path, engine: str) -> None:
+    res = run_query(
+        trig_dir, "SELECT ?name ?title WHERE { ?p rdfs:label ?name ; dip:holds/dip:title ?title } ORDER BY ?name",
+        engine=engine,
+    )
+    assert res.variables == ("name", "title")
+    assert _rows(res) == [("ポンペオ", "国務長官"), ("ラブロフ", "外相")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_graph_doc_selects_the_named_graph_of_each_document(trig_dir: Path, engine: str) -> None:
+    res = run_query(
+        trig_dir, "SELECT ?doc ?label WHERE { GRAPH ?doc { ?s a dip:State ; rdfs:label ?label } } ORDER BY ?doc ?label",
+        engine=engine,
+    )
+    assert _rows(res) == [(f"{ID}doc/A", "アメリカ"), (f"{ID}doc/B", "アメリカ"), (f"{ID}doc/B", "ロシア")]
+    assert not any("decoy" in str(r) for r in res.rows)
+
+
+def test_ask_construct_and_describe(sample: SparqlStore) -> None:
+    assert sample.query("ASK { ?p dip:holds ?pos }").boolean is True
+    assert sample.query("ASK { ?p dip:holds dip:Nothing }").boolean is False
+    c = sample.query("CONSTRUCT { ?p dip:represents ?s } WHERE { ?p dip:represents ?s }")
+    assert c.form == "CONSTRUCT" and len(c.triples) == 5
+    assert (URIRef(f"{ID}person/Q473239"), URIRef(f"{DIP}represents"), URIRef(f"{ID}state/US")) in c.triples
+    d = sample.query(f"DESCRIBE <{ID}place/ピョンヤン>")
+    assert d.form == "DESCRIBE"
+    assert {(str(p), str(o)) for _, p, o in d.triples} >= {
+        (f"{DIP}locatedIn", f"{ID}state/KP"),
+        ("http://www.w3.org/2004/02/skos/core#altLabel", "平壌"),
+    }
+
+
+def test_bindings_are_passed_as_values_not_pasted_into_the_text(sample: SparqlStore) -> None:
+    q = "SELECT ?p ?label WHERE { ?p rdfs:label|skos:altLabel ?label FILTER(STR(?label) = STR(?label)) }"
+    hostile = Literal('x" } ; DROP ALL ; #')
+    res = sample.query(q, bindings={"label": hostile})
+    assert res.rows == ()
+    res = sample.query(q, bindings={"label": Literal("平壌", lang="ja")})
+    assert _rows(res) == [(f"{ID}place/ピョンヤン", "平壌")]
+
+
+def test_max_rows_keeps_the_first_rows_and_says_it_truncated(sample: SparqlStore) -> None:
+    res = sample.query("SELECT ?s WHERE { ?s a dip:Official } ORDER BY ?s", max_rows=2)
+    assert len(res.rows) == 2 and res.truncated
+    res = sample.query("SELECT ?s WHERE { ?s a dip:Official }", max_rows=5)
+    assert len(res.rows) == 5 and not res.truncated
+
+
+# ------------------------------------------------------------------------ refused queries
+
+
+@pytest.mark.parametrize("update", [
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+    "DELETE WHERE { ?s ?p ?o }",
+    "delete { ?s ?p ?o } where { ?s ?p ?o }",
+    "LOAD <file:///etc/passwd>",
+    "CLEAR ALL",
+    "DROP GRAPH <urn:g>",
+    "CREATE GRAPH <urn:g>",
+    "ADD DEFAULT TO <urn:g>",
+    "MOVE DEFAULT TO <urn:g>",
+    "COPY DEFAULT TO <urn:g>",
+    "WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+    "PREFIX ex: <http://example.org/#>\n# a comment with SELECT in it\nBASE <http://x/>\nINSERT DATA { ex:a ex:b ex:c }",
+])
+def test_updates_are_refused_and_change_nothing(sample: SparqlStore, update: str) -> None:
+    before = sample.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows
+    with pytest.raises(QueryRefusedError, match="updates are refused"):
+        sample.query(update)
+    assert sample.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows == before
+
+
+@pytest.mark.parametrize("q", [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",
+    "SELECT * WHERE { ?s ?p ?o . service silent <http://example.org/sparql> { ?s ?p ?o } }",
+    "SELECT * WHERE { ?s ?p ?o.SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+])
+def test_service_calls_are_refused(sample: SparqlStore, q: str) -> None:
+    with pytest.raises(QueryRefusedError, match="SERVICE is refused"):
+        sample.query(q)
+
+
+def test_keywords_inside_strings_iris_comments_and_names_are_not_mistaken(sample: SparqlStore) -> None:
+    q = (
+        "# INSERT DATA { } SERVICE\n"
+        "SELECT ?service WHERE { ?service rdfs:label ?l "
+        "FILTER(?l != \"SERVICE <x> { }\" && ?service != <urn:SERVICE>) } LIMIT 1"
+    )
+    assert query_form(q) == "SELECT"
+    assert len(sample.query(q).rows) == 1
+
+
+def test_from_does_not_read_files(sample: SparqlStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.ttl"
+    outside.write_text("<urn:secret> <urn:p> \"leaked\" .\n", encoding="utf-8")
+    res = sample.query("SELECT ?o WHERE { ?s ?p ?o }".replace("WHERE", f"FROM <{outside.as_uri()}> WHERE"))
+    assert all(str(o) != "leaked" for (o,) in res.rows)
+
+
+@pytest.mark.parametrize("bad", ["SELECT ?x WHERE { ?x ?y }", "SELECT ?x WHERE { ?x nope:p ?y }"])
+def test_a_malformed_query_is_a_query_error_with_the_parser_message(sample: SparqlStore, bad: str) -> None:
+    with pytest.raises(QueryError, match="malformed query|the query failed") as info:
+        sample.query(bad)
+    assert len(str(info.value)) > len("malformed query: ")
+
+
+@pytest.mark.parametrize("text", ["", "   # only a comment\n", "HELLO { }"])
+def test_text_that_is_not_a_query_is_a_syntax_error(text: str) -> None:
+    with pytest.raises(QuerySyntaxError, match="not a SPARQL query"):
+        query_form(text)
+
+
+# ------------------------------------------------------------------------ engines agree
+
+
+def _canonical(result: QueryResult) -> object:
+    if result.is_graph:
+        g = Graph()
+        for t in result.triples:
+            g.add(t)
+        return g
+    if result.form == "ASK":
+        return result.boolean
+    return (result.variables, sorted(result.rows, key=repr))
+
+
+EXTRA_QUERIES = [
+    "SELECT ?type (COUNT(?s) AS ?n) WHERE { ?s a ?type } GROUP BY ?type",
+    "SELECT ?m ?d WHERE { ?m dip:startDate ?d FILTER(DATATYPE(?d) = xsd:date && ?d >= \"2018-05-31\"^^xsd:date) }",
+    "SELECT ?s ?conf WHERE { ?s dip:confidence ?conf FILTER(?conf > 0.8) }",
+    "SELECT ?p (COUNT(?alt) AS ?n) WHERE { ?p a dip:Official OPTIONAL { ?p skos:altLabel ?alt } } GROUP BY ?p",
+    "SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(REGEX(?l, \"^キム\") || CONTAINS(STR(?s), \"Q47\")) }",
+    "SELECT ?v ?dest WHERE { ?v a dip:Visit ; dip:destination ?dest MINUS { ?v dip:kind ?k } }",
+    "ASK { ?q dip:speakerDescription \"国務省の高官\"@ja }",
+    "CONSTRUCT { ?p dip:represents ?s } WHERE { ?p dip:represents ?s }",
+    f"DESCRIBE <{ID}person/Q473239>",
+]
+
+
+@pytest.mark.parametrize("query", [q.name for q in QUERIES] + EXTRA_QUERIES)
+def test_oxigraph_and_rdflib_give_the_same_results(query: str) -> None:
+    text = (ROOT / "queries" / query).read_text(encoding="utf-8") if query.endswith(".rq") else query
+    sample_ttl = ROOT / "tests" / "data" / "sample.ttl"
+    ox_res = SparqlStore.open(sample_ttl, "oxigraph").query(text)
+    rd_res = SparqlStore.open(sample_ttl, "rdflib").query(text)
+    a, b = _canonical(ox_res), _canonical(rd_res)
+    if isinstance(a, Graph):
+        assert isomorphic(a, b)  # type: ignore[arg-type]
+    else:
+        assert a == b
+    if "ORDER BY" in text:
+        assert ox_res.rows == rd_res.rows
+
+
+# ---------------------------------------------------------------- the example queries
+
+
+def test_every_example_query_has_a_comment_header() -> None:
+    assert {q.name for q in QUERIES} >= {"meetings.rq", "posts.rq", "quotes.rq", "quotes_by_speaker.rq"}
+    for q in QUERIES:
+        first = q.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# ") and len(first) > 20, q.name
+
+
+def test_meetings_says_who_met_whom_when_and_where(sample: SparqlStore) -> None:
+    res = sample.query(read_query_file(ROOT / "queries" / "meetings.rq"))
+    got = {
+        (r["kind"], r["aName"], r["bName"], r["start"], r["placeName"], r["status"])
+        for r in (dict(zip(res.variables, (None if t is None else str(t) for t in row), strict=True))
+                  for row in res.rows)
+    }
+    assert got == {
+        ("夕食会", "ポンペオ", "キム・ヨンチョル", "2018-05-30", "ニューヨーク", f"{DIP}Held"),
+        ("首脳会談", "北朝鮮", "アメリカ", "2018-06", None, f"{DIP}Planned"),
+    }
+
+
+def test_posts_lists_each_post_held_with_its_state_or_organization(sample: SparqlStore) -> None:
+    res = sample.query(read_query_file(ROOT / "queries" / "posts.rq"))
+    got = [tuple(str(t) for t in row[:3]) for row in res.rows]
+    assert got == [
+        ("キム・ヨンチョル", "副委員長", "朝鮮労働党"),
+        ("ポンペオ", "国務長官", "アメリカ"),
+        ("ポンペオ", "長官", "アメリカ"),
+        ("ラブロフ", "外相", "ロシア"),
+    ]
+
+
+def test_quotes_lists_everything_said_with_the_sentence(sample: SparqlStore) -> None:
+    res = sample.query(read_query_file(ROOT / "queries" / "quotes.rq"))
+    by_text = {str(r[2]): r for r in res.rows}
+    assert set(by_text) == {
+        "とてもよかった",
+        "非核化は一度にはできず、段階的に進めるべきだ",
+        "この2人で、2週間先の首脳会談に向けて必要なことは何か確認している",
+    }
+    assert str(by_text["とてもよかった"][0]) == "ポンペオ"
+    assert "「とてもよかった」" in str(by_text["とてもよかった"][5])
+    unattributed = by_text["この2人で、2週間先の首脳会談に向けて必要なことは何か確認している"]
+    assert unattributed[0] is None and str(unattributed[1]) == "国務省の高官"
+
+
+@pytest.mark.parametrize("name", ["ポンペオ", "ポンペイオ", "ポンペイ"])
+def test_quotes_by_speaker_finds_a_person_by_any_spelling(sample: SparqlStore, name: str) -> None:
+    res = sample.query(read_query_file(ROOT / "queries" / "quotes_by_speaker.rq"), bindings={"name": Literal(name)})
+    assert [(str(r[1]), str(r[2])) for r in res.rows] == [("ポンペオ", "とてもよかった")]
+
+
+def test_quotes_by_speaker_finds_nothing_for_an_unknown_name(sample: SparqlStore) -> None:
+    res = sample.query(read_query_file(ROOT / "queries" / "quotes_by_speaker.rq"), bindings={"name": Literal("誰か")})
+    assert res.rows == ()
+
+
+# ----------------------------------------------------------------------- output formats
+
+
+def test_shorten_uses_the_longest_matching_prefix() -> None:
+    assert shorten(f"{ID}person/Q473239") == "id:person/Q473239"
+    assert shorten(f"{DIP}holds") == "dip:holds"
+    assert shorten("http://example.org/x") == "<http://example.org/x>"
+
+
+def test_table_aligns_wide_characters_and_shows_terms_plainly(sample: SparqlStore) -> None:
+    res = sample.query("SELECT ?p ?name ?d WHERE { ?p rdfs:label ?name ; dip:represents ?s "
+                       "OPTIONAL { ?q dip:speaker ?p ; dip:date ?d } FILTER(LANG(?name) = \"ja\") } ORDER BY ?name")
+    text = serialize(res, "table")
+    lines = text.splitlines()
+    assert lines[0].split() == ["p", "name", "d"]
+    assert re.search(r"^id:person/Q473239 +ポンペオ +2018-05-30$", text, re.MULTILINE)
+    assert "@ja" not in text and "^^" not in text and "<https" not in text
+    col = lines[0].index("name")  # the header is ASCII: characters are columns
+    for (p, name, _), line in zip(_rows(res), lines[2:-1], strict=True):
+        shown_p = shorten(p)
+        assert line.startswith(shown_p)
+        # the name starts at the same display column in every row (wide characters count 2)
+        assert _width(line[: line.index(name, len(shown_p))]) == col
+    assert lines[-1] == "(5 rows)"
+
+
+def test_csv_tsv_json_xml_are_the_sparql_result_formats(sample: SparqlStore) -> None:
+    res = sample.query("SELECT ?p ?name ?d WHERE { ?p rdfs:label ?name FILTER(LANG(?name) = \"ja\") "
+                       "OPTIONAL { ?q dip:speaker ?p ; dip:date ?d } } ORDER BY ?name")
+    rows = list(csv.reader(io.StringIO(serialize(res, "csv"))))
+    assert rows[0] == ["p", "name", "d"]
+    assert [f"{ID}person/Q473239", "ポンペオ", "2018-05-30"] in rows
+    tsv = serialize(res, "tsv").splitlines()
+    assert tsv[0] == "?p\t?name\t?d"
+    assert f'<{ID}person/Q473239>\t"ポンペオ"@ja\t"2018-05-30"^^<{XSD.date}>' in tsv
+    doc = json.loads(serialize(res, "json"))
+    assert doc["head"]["vars"] == ["p", "name", "d"]
+    pompeo = next(b for b in doc["results"]["bindings"] if b["name"]["value"] == "ポンペオ")
+    assert pompeo["name"] == {"type": "literal", "value": "ポンペオ", "xml:lang": "ja"}
+    assert pompeo["d"] == {"type": "literal", "value": "2018-05-30", "datatype": str(XSD.date)}
+    no_date = next(b for b in doc["results"]["bindings"] if b["name"]["value"] == "アメリカ")
+    assert "d" not in no_date
+    root = ET.fromstring(serialize(res, "xml"))
+    ns = "{http://www.w3.org/2005/sparql-results#}"
+    assert [v.get("name") for v in root.iter(f"{ns}variable")] == ["p", "name", "d"]
+    assert len(list(root.iter(f"{ns}result"))) == len(res.rows)
+    # rdflib's own parsers read our output back to the same rows
+    for fmt in ("json", "xml", "csv", "tsv"):
+        back = Result.parse(io.StringIO(serialize(res, fmt)), format=fmt)
+        assert len(list(back)) == len(res.rows), fmt
+
+
+def test_ask_and_graph_results_in_each_format(sample: SparqlStore) -> None:
+    ask = sample.query("ASK { ?s a dip:Summit }")
+    assert serialize(ask, "table") == "true\n"
+    assert json.loads(serialize(ask, "json")) == {"head": {}, "boolean": True}
+    c = sample.query("CONSTRUCT { ?p dip:represents ?s } WHERE { ?p dip:represents ?s }")
+    turtle = serialize(c, "table")
+    assert isomorphic(Graph().parse(data=turtle, format="turtle"), c.graph())
+    nt = serialize(c, "ntriples")
+    assert len(nt.splitlines()) == 5
+    assert isomorphic(Graph().parse(data=serialize(c, "json"), format="json-ld"), c.graph())
+    with pytest.raises(QueryError, match="--format turtle needs a CONSTRUCT or DESCRIBE"):
+        serialize(ask, "turtle")
+
+
+safe_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=safe_text, lang=st.sampled_from([None, "ja", "en-US"]))
+def test_literals_round_trip_through_json_xml_and_tsv(text: str, lang: str | None) -> None:
+    lit = Literal(text, lang=lang)
+    res = QueryResult(form="SELECT", variables=("x",), rows=((lit,),))
+    for fmt in ("json", "xml", "tsv"):
+        if fmt == "xml" and any(ord(c) < 0x20 and c not in "\t\n\r" for c in text):
+            continue  # XML 1.0 cannot carry these characters at all
+        if fmt == "xml" and "\r" in text:
+            continue  # XML parsers normalise line ends
+        back = list(Result.parse(io.StringIO(serialize(res, fmt)), format=fmt))
+        assert back[0][0] == lit, fmt
+
+
+# ------------------------------------------------------------------------- bindings parse
+
+
+def test_parse_binding_reads_iris_prefixed_names_and_literals() -> None:
+    assert parse_binding("speaker=id:person/Q473239") == ("speaker", URIRef(f"{ID}person/Q473239"))
+    assert parse_binding("s=<http://example.org/a>") == ("s", URIRef("http://example.org/a"))
+    assert parse_binding("name=ポンペイオ") == ("name", Literal("ポンペイオ"))
+    assert parse_binding('?name="ポンペオ"@ja') == ("name", Literal("ポンペオ", lang="ja"))
+    assert parse_binding('x="id:not-an-iri"') == ("x", Literal("id:not-an-iri"))
+    with pytest.raises(QueryError, match="bad binding 'oops'"):
+        parse_binding("oops")
+    with pytest.raises(QueryError, match="bad binding"):
+        parse_binding("1x=2")
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+
+def test_cli_query_prints_a_table(trig_dir: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(trig_dir), "SELECT ?t WHERE { ?p dip:title ?t } ORDER BY ?t"])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[2:4] == ["国務長官", "外相"]
+
+
+def test_cli_query_from_a_file_with_a_binding_as_csv(sample_ttl: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "-f", str(ROOT / "queries" / "quotes_by_speaker.rq"),
+                                  "--bind", "name=ポンペイ", "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.reader(io.StringIO(r.output)))
+    assert rows[0][:3] == ["name", "speakerName", "text"] and rows[1][:3] == ["ポンペイ", "ポンペオ", "とてもよかった"]
+
+
+def test_cli_query_json_and_construct(sample_ttl: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "ASK { ?s a dip:Visit }", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)["boolean"] is True
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "CONSTRUCT WHERE { ?s dip:isoCode ?c }"])
+    assert r.exit_code == 0
+    assert len(Graph().parse(data=r.output, format="turtle")) == 3
+
+
+def test_cli_query_refuses_an_update_with_exit_code_2(sample_ttl: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "DROP ALL"])
+    assert r.exit_code == 2
+    assert "Error: updates are refused" in r.output
+
+
+def test_cli_query_reports_a_malformed_query_and_a_missing_graph(sample_ttl: Path, tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "SELECT ?x WHERE { ?x }"])
+    assert r.exit_code == 2 and "Error: malformed query: error at 1:" in r.output
+    r = CliRunner().invoke(main, ["query", str(tmp_path / "none"), "SELECT * {}"])
+    assert r.exit_code == 2 and "no such file or directory" in r.output
+
+
+def test_cli_query_needs_exactly_one_query(sample_ttl: Path, tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(sample_ttl)])
+    assert r.exit_code == 2 and "exactly one" in r.output
+    q = tmp_path / "q.rq"
+    q.write_text("ASK {}")
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "ASK {}", "-f", str(q)])
+    assert r.exit_code == 2 and "exactly one" in r.output
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "-f", str(tmp_path / "missing.rq")])
+    assert r.exit_code == 2 and "missing.rq: cannot read the query file" in r.output
+
+
+def test_cli_query_warns_when_rows_were_cut(sample_ttl: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), "SELECT ?s WHERE { ?s a dip:Official }",
+                                  "--max-rows", "2", "--format", "tsv"])
+    assert r.exit_code == 0
+    assert len(r.stdout.splitlines()) == 3
+    assert "only the first 2 results" in r.stderr
+
+
+def test_query_and_serve_help_show_an_example() -> None:
+    for cmd in ("query", "serve"):
+        r = CliRunner().invoke(main, [cmd, "--help"])
+        assert r.exit_code == 0 and "Example" in r.output and f"kg {cmd}" in r.output
