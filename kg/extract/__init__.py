@@ -1,0 +1,89 @@
+"""Extraction: one parsed article -> entities and statements, each with its evidence.
+
+Recognition (kg.recognize) finds mentions, resolution (kg.resolve) groups them into entities,
+and the rule modules here read posts, meetings, visits and quotes off the mentions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kg.extract.context import DocContext
+from kg.extract.meetings import extract_meetings
+from kg.extract.positions import extract_positions, resolve_roles
+from kg.extract.quotes import extract_quotes
+from kg.extract.visits import extract_visits
+from kg.gazetteer import load
+from kg.recognize import Recognizer
+from kg.records import Article, DocumentStatements, EntityRecord, Statement
+from kg.resolve import Resolver
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+__all__ = ["extract_document"]
+
+
+def extract_document(article: Article, doc: Doc) -> DocumentStatements:
+    """Entities and statements of one article parsed by GiNZA."""
+    gaz = load()
+    rec = Recognizer(gaz).recognize(doc, article.text)
+    ents = Resolver(gaz).resolve(rec)
+    ctx = DocContext(article, rec, ents, gaz)
+    positions = extract_positions(ctx)
+    resolve_roles(ctx, positions)
+    meetings = extract_meetings(ctx, positions)
+    visits = extract_visits(ctx)
+    quotes = extract_quotes(ctx)
+    statements: list[Statement] = [*positions, *meetings, *visits, *quotes]
+    records = _entity_records(ctx, statements)
+    return DocumentStatements(article, tuple(records), tuple(statements))
+
+
+def _entity_records(ctx: DocContext, statements: list[Statement]) -> list[EntityRecord]:
+    gaz = ctx.gaz
+    out: dict[str, EntityRecord] = {}
+    for e in ctx.ents:
+        if not e.key or not e.mentions:
+            continue
+        gz = gaz.entries.get(e.key)
+        seen = [n for n in e.names if n]
+        label = gz.label if gz else max(seen, key=lambda n: ("・" in n, len(n)))
+        alts = tuple(n for n in dict.fromkeys(seen) if n != label)
+        m0 = min(e.mentions, key=lambda m: m.start)
+        s = ctx.sentence(m0.start)
+        etype = e.type
+        out[e.key] = EntityRecord(
+            key=e.key, type=etype, label=label, alt_labels=alts,
+            wikidata=gz.wikidata if gz else None, iso=gz.iso if gz else None,
+            part_of=gz.part_of if gz else None, located_in=gz.located_in if gz else None,
+            evidence=(ctx.evidence(s, f"entity.{m0.source}", 0.9 if gz else 0.7),),
+        )
+    # keys referenced by statements but not mentioned by name (org of a title hint, parent states)
+    refs: set[str] = set()
+    for st in statements:
+        for attr in ("holder", "of", "visitor", "destination", "location", "speaker"):
+            v = getattr(st, attr, None)
+            if isinstance(v, str):
+                refs.add(v)
+        for v in getattr(st, "participants", ()):
+            refs.add(v)
+    for r in out.copy().values():
+        for v in (r.part_of, r.located_in):
+            if v:
+                refs.add(v)
+    for k in sorted(refs - set(out)):
+        gz = gaz.entries.get(k)
+        if gz is None:
+            continue
+        ev = next((st.evidence[0] for st in statements if st.evidence and k in _keys(st)), None)
+        out[k] = EntityRecord(key=k, type=gz.type, label=gz.label, wikidata=gz.wikidata, iso=gz.iso,
+                              part_of=gz.part_of, located_in=gz.located_in,
+                              evidence=(ev,) if ev else ())
+    return [out[k] for k in sorted(out)]
+
+
+def _keys(st: Statement) -> set[str]:
+    ks = {getattr(st, a, None) for a in ("holder", "of", "visitor", "destination", "location", "speaker")}
+    ks |= set(getattr(st, "participants", ()))
+    return {k for k in ks if isinstance(k, str)}

@@ -1,0 +1,75 @@
+"""What every extraction rule sees of one document: text, sentences, mentions, entities, dates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from kg import __version__
+from kg.extract.dates import DateMention, find_dates
+from kg.gazetteer import Gazetteer, load
+from kg.recognize import Mention, Recognized, Sentence
+from kg.records import Article, Evidence
+from kg.resolve import DocEntity
+
+CLAUSE_END = re.compile(r"[。！？!?\n]")
+
+
+@dataclass
+class DocContext:
+    article: Article
+    rec: Recognized
+    ents: list[DocEntity]
+    gaz: Gazetteer = field(default_factory=load)
+    roles: dict[int, int] = field(default_factory=dict)  # id(role mention) -> entity id
+
+    @property
+    def text(self) -> str:
+        return self.rec.text
+
+    @cached_property
+    def lex(self) -> dict:
+        return self.gaz.lexicon
+
+    @cached_property
+    def dates(self) -> dict[int, list[DateMention]]:
+        """Dates per sentence, offsets made absolute."""
+        out: dict[int, list[DateMention]] = {}
+        for s in self.rec.sentences:
+            ds = []
+            for d in find_dates(s.text, self.article.published):
+                ds.append(DateMention(d.start + s.start, d.end + s.start, d.text, d.value, d.end_value))
+            out[s.idx] = ds
+        return out
+
+    def evidence(self, sent: Sentence, rule: str, confidence: float) -> Evidence:
+        return Evidence(self.article.doc_id, sent.start, sent.end, sent.text, rule, confidence,
+                        f"kg-{__version__}")
+
+    def entity(self, m: Mention) -> DocEntity | None:
+        """The entity a mention stands for (roles resolved to the post holder)."""
+        if m.type == "Role":
+            eid = self.roles.get(id(m))
+            return self.ents[eid] if eid is not None else None
+        if m.entity is None:
+            return None
+        return self.ents[m.entity]
+
+    def key(self, m: Mention) -> str | None:
+        e = self.entity(m)
+        return e.key if e else None
+
+    def mentions_between(self, a: int, b: int, *, quotes: bool = False) -> list[Mention]:
+        return [m for m in self.rec.mentions if a <= m.start and m.end <= b and (quotes or not m.in_quote)]
+
+    def sentence(self, pos: int) -> Sentence:
+        return self.rec.sentence_of(pos)
+
+    def is_person(self, m: Mention) -> bool:
+        e = self.entity(m)
+        return e is not None and e.type in ("Person", "Official")
+
+    def is_state(self, m: Mention) -> bool:
+        e = self.entity(m)
+        return e is not None and e.type == "State"

@@ -1,0 +1,191 @@
+"""Meetings: 会談, 首脳会談, 電話会談, 夕食会, 面会 ... and who took part, when, where, with what status.
+
+Participants come from, in order: a compound of state forms before the trigger (米朝首脳会談,
+日米外相電話会談 -> the states, or their leaders/ministers when the article names exactly one for
+each state); a comitative or coordinated phrase in the clause before the trigger (AはBと会談,
+AとBが会談, AとBの会談); for "Bとの会談" the nearest other party before it; a pair word
+(両外相, 2人) -> the pair of the previous meeting. Mentions of one real event in an article (same
+participants and class, dates within a few days) become one meeting.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kg.extract.common import date_near, dates_compatible, leaders, merge_status, place_near, status_near
+from kg.extract.context import DocContext
+from kg.recognize import Mention
+from kg.records import Evidence, MeetingStatement, PositionStatement
+
+
+@dataclass
+class _Meeting:
+    parts: frozenset[str]
+    cls: str
+    kind: str
+    start: str | None
+    end: str | None
+    place: str | None
+    status: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def _triggers(ctx: DocContext) -> list[tuple[int, int, str, str]]:
+    words = sorted(ctx.lex.get("meeting_triggers", []), key=lambda w: -len(w["word"]))
+    excl = ctx.lex.get("meeting_trigger_exclusions", [])
+    text = ctx.text
+    out: list[tuple[int, int, str, str]] = []
+    taken: set[int] = set()
+    for w in words:
+        for m in re.finditer(re.escape(w["word"]), text):
+            if m.start() in taken or ctx.rec.in_quote(m.start()):
+                continue
+            if any(text.startswith(x, m.start() - k) for x in excl for k in range(0, len(x))
+                   if text.startswith(x, m.start() - k) and m.start() - k >= 0 and
+                   m.start() - k + len(x) >= m.end()):
+                continue
+            taken.update(range(m.start(), m.end()))
+            out.append((m.start(), m.end(), w["word"], w["class"]))
+    return sorted(out)
+
+
+def _compound_states(ctx: DocContext, a: int) -> tuple[list[str], str | None]:
+    """State keys written as a compound right before position a (米朝, 日中韓3カ国), and a title between."""
+    text = ctx.text
+    pos = a
+    title = None
+    tm = None
+    for t in ctx.gaz.titles_longest_first + list(ctx.lex.get("summit_title_words", [])):
+        if text.endswith(t, 0, pos):
+            tm = t
+            break
+    if tm:
+        title = tm
+        pos -= len(tm)
+    m = re.search(r"(?:\d+|[二三四五])[カか力ヵケ]国$", text[max(0, pos - 6): pos])
+    if m:
+        pos -= len(m.group(0))
+    states: list[str] = []
+    comp = {x.start: x for x in ctx.rec.mentions if x.type == "State" and x.via_compound}
+    while pos - 1 in comp:
+        k = comp[pos - 1].key
+        if k:
+            states.insert(0, k)
+        pos -= 1
+    return list(dict.fromkeys(states)), title
+
+
+def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> list[MeetingStatement]:
+    meetings: list[_Meeting] = []
+    last_parts: frozenset[str] | None = None
+    prev_end_in_sent: dict[int, int] = {}
+    prev_parts_in_sent: dict[int, frozenset[str]] = {}
+    prev_word_in_sent: dict[int, str] = {}
+    for a, b, word, cls in _triggers(ctx):
+        sent = ctx.sentence(a)
+        parts: set[str] = set()
+        rule = ""
+        states, title = _compound_states(ctx, a)
+        if len(states) >= 2:
+            if cls == "Meeting" and title in ctx.lex.get("summit_title_words", []):
+                cls = "Summit"
+            persons: list[set[str]] = []
+            for s in states:
+                if cls == "Summit":
+                    persons.append(leaders(ctx, positions, s))
+                elif title:
+                    persons.append(leaders(ctx, positions, s, title=title))
+                else:
+                    persons.append(set())
+            if all(len(p) == 1 for p in persons):
+                parts = {next(iter(p)) for p in persons}
+                rule = "meeting.compound-persons"
+            else:
+                parts = set(states)
+                rule = "meeting.compound-states"
+        else:
+            win_start = max(sent.start, prev_end_in_sent.get(sent.idx, sent.start))
+            ms = [m for m in ctx.mentions_between(win_start, a) if _party(ctx, m)]
+            partners = [m for m in ms if m.particle in ("と", "とも", "との")]
+            subjects = [m for m in ms if m.particle in ("は", "が")]
+            genitive = [m for m in ms if m.particle == "の" and re.fullmatch(r"の", ctx.text[m.ext_end: a])]
+            if any(m.particle == "との" for m in partners) and re.fullmatch(r"との", ctx.text[
+                    [m for m in partners if m.particle == "との"][-1].ext_end: a]):
+                # Bとの会談: the other party is the clause's topic, else the source (から) or owner (の) before B
+                p = [m for m in partners if m.particle == "との"][-1]
+                before = [m for m in ctx.mentions_between(sent.start, p.start) if _party(ctx, m)
+                          and ctx.key(m) != ctx.key(p)]
+                topic = [m for m in before if m.particle in ("は", "が", "としては", "として")]
+                source = [m for m in before if m.particle in ("から", "の")]
+                other = topic[-1:] or source[-1:]
+                chosen = [p] + other
+                rule = "meeting.noun-with"
+            elif partners:
+                chosen = partners + subjects + genitive
+                if not subjects and not genitive:
+                    before = [m for m in ms if m not in partners]
+                    if before:
+                        chosen.append(before[-1])
+                rule = "meeting.comitative"
+            else:
+                chosen = []
+            for m in chosen:
+                k = ctx.key(m)
+                if k:
+                    parts.add(k)
+                elif m.type == "Pair" and last_parts:
+                    parts |= set(last_parts)
+            if (not parts and sent.idx in prev_parts_in_sent and not ms
+                    and prev_word_in_sent.get(sent.idx) == word):
+                parts = set(prev_parts_in_sent[sent.idx])
+                rule = "meeting.same-clause"
+            if any(m.type == "Pair" for m in ms) and not parts and last_parts:
+                parts = set(last_parts)
+                rule = "meeting.pair"
+        prev_end_in_sent[sent.idx] = b
+        prev_word_in_sent[sent.idx] = word
+        if len(parts) < 2:
+            continue
+        if cls == "Meeting" and word == "首脳会談":
+            cls = "Summit"
+        start, end = date_near(ctx, sent, a, b)
+        place = place_near(ctx, sent, a, b)
+        status = status_near(ctx, sent, a, b)
+        ev = ctx.evidence(sent, rule, 0.8 if "compound" in rule or rule == "meeting.comitative" else 0.65)
+        fparts = frozenset(parts)
+        prev_parts_in_sent[sent.idx] = fparts
+        last_parts = fparts
+        for mt in meetings:
+            if mt.parts == fparts and mt.cls == cls and dates_compatible(mt.start, start):
+                mt.status = merge_status(mt.status, status)
+                if start and (not mt.start or (len(start) >= len(mt.start) and start < mt.start)):
+                    mt.start = start
+                if start and mt.start and len(start) > len(mt.start):
+                    mt.start = start
+                for x in (end, start):
+                    if x and len(x) == 10 and mt.start and len(mt.start) == 10 and x > mt.start and (
+                        not mt.end or x > mt.end
+                    ):
+                        mt.end = x
+                mt.place = mt.place or place
+                if ev not in mt.evidence:
+                    mt.evidence.append(ev)
+                break
+        else:
+            meetings.append(_Meeting(fparts, cls, word, start, end, place, status, [ev]))
+    return [
+        MeetingStatement(participants=tuple(sorted(m.parts)), event_class=m.cls, kind_word=m.kind, start=m.start,
+                         end=m.end if m.end and m.end != m.start else None, location=m.place, status=m.status,
+                         doc_id=ctx.article.doc_id, evidence=tuple(m.evidence))
+        for m in meetings
+    ]
+
+
+def _party(ctx: DocContext, m: Mention) -> bool:
+    """Persons, roles and pair words can take part in a meeting; states only when no one is named."""
+    if m.type in ("Role", "Pair"):
+        return m.type == "Pair" or ctx.entity(m) is not None
+    if m.type == "Person":
+        return ctx.entity(m) is not None
+    return m.type == "State" and not m.via_compound

@@ -1,0 +1,132 @@
+"""Posts held: a person mention with a title -> (holder, title, state or organization).
+
+Whose post it is comes from, in order: the state/organization written inside the title
+(キム・ヨンチョル朝鮮労働党副委員長), a state/organization with の before the name
+(ロシアのラブロフ外相), the same person's other mentions, the gazetteer's record of the
+official's posts, the title's own hint (国務長官 -> アメリカ), and the official's state for
+state-level posts. Without any of these, no position is stated: nothing is guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kg.extract.context import DocContext
+from kg.records import PositionStatement
+
+STATE_LEVEL_RANKS = {
+    "head_of_state", "head_of_government", "minister", "vice_minister", "ambassador", "envoy", "deputy",
+    "military", "official",
+}
+
+
+@dataclass
+class _Pos:
+    holder: str
+    post: str
+    of: str
+    titles: list[str] = field(default_factory=list)
+    evidence: list = field(default_factory=list)
+
+
+def _post_of_gazetteer(ctx: DocContext, holder_key: str, title: str, canonical: str) -> tuple[str, str] | None:
+    gz = ctx.gaz.entries.get(holder_key)
+    if not gz:
+        return None
+    for p in gz.posts:
+        pt = p.get("title", "")
+        pc = ctx.gaz.post(pt).canonical if ctx.gaz.post(pt) else pt
+        if pt == title or pc == canonical or pt.endswith(title):
+            return (pc, p.get("of")) if p.get("of") else None
+    return None
+
+
+def extract_positions(ctx: DocContext) -> list[PositionStatement]:
+    """Positions held, one per (holder, post, state/organization)."""
+    found: dict[tuple[str, str, str], _Pos] = {}
+    # first pass: the longest title each holder is written with, so 長官 can join 国務長官
+    long_titles: dict[str, set[str]] = {}
+    for m in ctx.rec.mentions:
+        e = ctx.entity(m) if m.type == "Person" else None
+        if e and m.title and e.key:
+            long_titles.setdefault(e.key, set()).add(m.title)
+    explicit_of: dict[tuple[str, str], str] = {}
+    for m in ctx.rec.mentions:
+        e = ctx.entity(m) if m.type == "Person" else None
+        if e and m.title and m.of_key and e.key:
+            explicit_of.setdefault((e.key, _canon(ctx, m.title)), m.of_key)
+    for m in ctx.rec.mentions:
+        if m.type != "Person" or not m.title:
+            continue
+        e = ctx.entity(m)
+        if e is None or not e.key:
+            continue
+        title = m.title
+        canonical = _canon(ctx, title)
+        longer = sorted((t for t in long_titles.get(e.key, ()) if t != title and t.endswith(title)), key=len)
+        if longer:
+            canonical = _canon(ctx, longer[-1])
+        of = m.of_key or explicit_of.get((e.key, canonical)) or m.ctx_of
+        if of is None:
+            hit = _post_of_gazetteer(ctx, e.key, title, canonical)
+            if hit:
+                canonical, of = hit[0] if not longer else canonical, hit[1]
+        post = ctx.gaz.post(title)
+        if of is None and post and post.org_hint:
+            of = post.org_hint
+        if of is None and post and post.rank in STATE_LEVEL_RANKS:
+            gz = ctx.gaz.entries.get(e.key)
+            if gz and gz.state:
+                of = f"state:{gz.state}"
+        if of is None:
+            continue
+        k = (e.key, canonical, of)
+        p = found.setdefault(k, _Pos(e.key, canonical, of))
+        if title not in p.titles:
+            p.titles.append(title)
+        s = ctx.sentence(m.start)
+        rule = "position.title-inline" if m.of_key else "position.title-context"
+        ev = ctx.evidence(s, rule, 0.9 if m.of_key else 0.75)
+        if ev not in p.evidence:
+            p.evidence.append(ev)
+    return [
+        PositionStatement(holder=p.holder, title=p.titles[0], post=p.post, of=p.of, titles=tuple(p.titles),
+                          evidence=tuple(p.evidence))
+        for p in found.values()
+    ]
+
+
+def _canon(ctx: DocContext, title: str) -> str:
+    p = ctx.gaz.post(title)
+    return p.canonical if p else title
+
+
+def resolve_roles(ctx: DocContext, positions: list[PositionStatement]) -> None:
+    """Role mentions (ロシアの外相, ロシア外相) -> the one person in the document holding that post there."""
+    by_key = {e.key: e for e in ctx.ents if e.key}
+    for m in ctx.rec.mentions:
+        if m.type != "Role" or not m.title:
+            continue
+        want = _canon(ctx, m.title)
+        post = ctx.gaz.post(m.title)
+        hits = {
+            p.holder for p in positions
+            if ctx.gaz.state_key_of(p.of) == m.of_key and (
+                p.post == want or (post and post.domain and _domain(ctx, p.post) == post.domain
+                                   and _rank(ctx, p.post) == post.rank)
+            )
+        }
+        if len(hits) == 1:
+            holder = by_key.get(next(iter(hits)))
+            if holder is not None:
+                ctx.roles[id(m)] = holder.id
+
+
+def _domain(ctx: DocContext, title: str) -> str | None:
+    p = ctx.gaz.post(title)
+    return p.domain if p else None
+
+
+def _rank(ctx: DocContext, title: str) -> str | None:
+    p = ctx.gaz.post(title)
+    return p.rank if p else None

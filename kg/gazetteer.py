@@ -1,0 +1,152 @@
+"""Domain knowledge kept as data: states, posts, organizations, known officials, places, word lists.
+
+The files live in ``kg/data/``. :func:`load` reads them once and builds the lookup tables the
+recognizer needs: surface name -> entry, the one-character state forms used in compounds, and
+the post titles sorted longest first.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from kg.errors import KgError
+
+
+@dataclass(frozen=True)
+class GazEntry:
+    """One known entity: its key (``state:US``, ``org:国務省``, ``person:Q473239``, ``place:北京``)."""
+
+    key: str
+    type: str  # State | Organization | Official | Person | Place
+    label: str
+    names: tuple[str, ...]
+    wikidata: str | None = None
+    iso: str | None = None
+    part_of: str | None = None  # org -> state key
+    located_in: str | None = None  # place -> state key
+    org_type: str | None = None
+    posts: tuple[dict[str, Any], ...] = ()
+    state: str | None = None  # officials: the state they serve (ISO)
+
+
+@dataclass(frozen=True)
+class Post:
+    title: str
+    canonical: str
+    rank: str = "other"
+    leader: bool = False
+    domain: str | None = None
+    org_hint: str | None = None
+
+
+@dataclass
+class Gazetteer:
+    entries: dict[str, GazEntry] = field(default_factory=dict)
+    by_name: dict[str, GazEntry] = field(default_factory=dict)
+    surfaces: set[str] = field(default_factory=set)  # every name as written in the data
+    abbrev: dict[str, str] = field(default_factory=dict)  # 米 -> state:US
+    posts: dict[str, Post] = field(default_factory=dict)
+    lexicon: dict[str, Any] = field(default_factory=dict)
+
+    def lookup(self, name: str) -> GazEntry | None:
+        return self.by_name.get(norm(name))
+
+    def post(self, title: str) -> Post | None:
+        return self.posts.get(title)
+
+    @property
+    def titles_longest_first(self) -> list[str]:
+        return sorted(self.posts, key=len, reverse=True)
+
+    def state_key_of(self, key: str | None) -> str | None:
+        """The state a key belongs to: itself for a state, the parent state of an organization."""
+        seen = set()
+        while key and key not in seen:
+            seen.add(key)
+            if key.startswith("state:"):
+                return key
+            e = self.entries.get(key)
+            if e is None:
+                return None
+            key = e.part_of or e.located_in or (f"state:{e.state}" if e.state else None)
+        return None
+
+
+SEPARATORS = "・･=＝ 　"
+
+
+def norm(s: str) -> str:
+    """Normalise a name for lookup: NFKC, no separators."""
+    s = unicodedata.normalize("NFKC", s)
+    return "".join(ch for ch in s if ch not in SEPARATORS).lower()
+
+
+def _read(name: str) -> Any:
+    try:
+        text = resources.files("kg.data").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise KgError(f"kg/data/{name}: invalid JSON: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def load() -> Gazetteer:
+    """The gazetteer, read once per process."""
+    g = Gazetteer()
+    g.lexicon = _read("lexicon.json") or {}
+
+    ambiguous: set[str] = set()
+
+    def add(e: GazEntry) -> None:
+        g.entries[e.key] = e
+        for n in dict.fromkeys((e.label, *e.names)):
+            if not n:
+                continue
+            k = norm(n)
+            if k in g.by_name and g.by_name[k].key != e.key:
+                ambiguous.add(k)  # a name two entries share identifies neither
+            g.by_name.setdefault(k, e)
+            g.surfaces.add(n)
+            g.surfaces.add(unicodedata.normalize("NFKC", n))
+
+    for s in _read("states.json"):
+        e = GazEntry(
+            key=f"state:{s['iso']}", type="State", label=s["label"], names=tuple(s.get("names", ())),
+            wikidata=s.get("wikidata"), iso=s["iso"],
+        )
+        add(e)
+        for a in s.get("abbrev", ()):
+            g.abbrev[a] = e.key
+    for o in _read("organizations.json"):
+        add(GazEntry(
+            key=f"org:{o['key']}", type="Organization", label=o["label"], names=tuple(o.get("names", ())),
+            wikidata=o.get("wikidata"), part_of=o.get("part_of"), org_type=o.get("type"),
+        ))
+    for p in _read("places.json"):
+        add(GazEntry(
+            key=f"place:{p['key']}", type="Place", label=p["label"], names=tuple(p.get("names", ())),
+            wikidata=p.get("wikidata"), located_in=f"state:{p['state']}" if p.get("state") else None,
+        ))
+    for o in _read("officials.json"):
+        add(GazEntry(
+            key=f"person:{o['key']}", type=o.get("type", "Official"), label=o["label"],
+            names=tuple(o.get("names", ())), wikidata=o.get("wikidata"), posts=tuple(o.get("posts", ())),
+            state=o.get("state"),
+        ))
+    for k in ambiguous:
+        del g.by_name[k]
+    g.surfaces = {n for n in g.surfaces if norm(n) in g.by_name}
+    for p in _read("posts.json"):
+        g.posts[p["title"]] = Post(
+            title=p["title"], canonical=p.get("canonical") or p["title"], rank=p.get("rank", "other"),
+            leader=bool(p.get("leader")), domain=p.get("domain"), org_hint=p.get("org_hint"),
+        )
+    return g
