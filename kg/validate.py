@@ -127,8 +127,8 @@ def _load_shapes_cached(directory: str) -> Graph:
 def validate_graph(data: Graph, shapes: Graph | None = None) -> ValidationResult:
     """Validate ``data`` against ``shapes`` (default: :func:`load_shapes`) with no inference."""
     shapes_graph = shapes if shapes is not None else load_shapes()
-    if isinstance(data, Dataset):
-        data = _union(data)
+    if data.context_aware:  # a Dataset: validate the union, not each named graph on its own
+        data = _union(data)  # type: ignore[arg-type]
     try:
         _conforms, report, text = pyshacl.validate(
             data,
