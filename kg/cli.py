@@ -196,6 +196,31 @@ def export_command(graph_path: str, fmt: str, output: str) -> None:
     net = export_graph(load_graph(graph_path), fmt, output)
     click.echo(f"Wrote {output}: {net.number_of_nodes()} nodes, {net.number_of_edges()} edges", err=True)
 
+
+@main.command("view")
+@click.argument("graph_path", metavar="OUTDIR", type=click.Path(path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default="graph.html",
+              show_default=True, help="HTML file to write (replaced atomically).")
+@click.option("--title", default=None, help="Page title (default: kg: OUTDIR).")
+@handle_errors
+def view_command(graph_path: str, output: str, title: str | None) -> None:
+    """Write one self-contained HTML page to explore the graph offline.
+
+    Officials, states, organizations, places, meetings, visits and quotes with Japanese
+    captions, a legend, class and date filters, and on click the node's properties, its
+    evidence sentences and source URLs. No network access is needed to open it.
+
+    \b
+    Example:
+      kg view out -o graph.html
+    """
+    from kg.stats import load_graph
+    from kg.view import write_view
+
+    data = write_view(load_graph(graph_path), output, source=graph_path, title=title)
+    click.echo(f"Wrote {output}: {data['meta']['nodes']} nodes, {data['meta']['edges']} edges", err=True)
+
+
 # --- neo4j commands ---
 
 
