@@ -162,8 +162,10 @@ def read_graph(path: Path) -> Graph:
     if fmt is None:
         known = ", ".join(sorted(FORMATS))
         raise ValidationError(f"{path}: unknown RDF file extension {path.suffix!r}; use one of {known}")
-    if not path.is_file():
+    if not path.exists():
         raise ValidationError(f"{path}: file not found")
+    if not path.is_file():
+        raise ValidationError(f"{path}: not a regular file")
     try:
         if fmt in _QUAD_FORMATS:
             dataset = Dataset()
