@@ -97,21 +97,26 @@ _RDF_FORMATS: dict[str, str] = {
 # --------------------------------------------------------------------------- reading
 
 
+#: What a ``kg build`` output directory holds, in the order they are tried.
+_OUTDIR_FILES: tuple[str, ...] = ("graph.ttl", "graph.trig", "graph.nq", "graph.jsonld")
+
+
 def load_graph(path: str | Path) -> Graph:
-    """Load the graph of a ``kg build`` output directory (its ``graph.ttl``) or of one RDF file.
+    """Load the graph of a ``kg build`` output directory (its ``graph.ttl``, else ``graph.trig``,
+    ``graph.nq`` or ``graph.jsonld``) or of one RDF file.
 
     Named graphs (TriG, N-Quads) are merged into one graph. Raises :class:`AnalysisError` naming
     the file when it is missing or does not parse.
     """
     path = Path(path)
     if path.is_dir():
-        candidate = path / "graph.ttl"
-        if not candidate.is_file():
+        found = [path / name for name in _OUTDIR_FILES if (path / name).is_file()]
+        if not found:
             raise AnalysisError(
                 f"{path}: no graph.ttl in this directory; build one with `kg build ARTICLES -o {path}` "
                 "or pass an RDF file (.ttl, .trig, .nq, .jsonld)"
             )
-        path = candidate
+        path = found[0]
     elif not path.exists():
         raise AnalysisError(
             f"{path}: no such file or directory; pass a `kg build` output directory or a .ttl file"

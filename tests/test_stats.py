@@ -8,7 +8,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from click.testing import CliRunner
-from rdflib import Graph, URIRef
+from rdflib import Dataset, Graph, URIRef
 
 from kg.cli import main
 from kg.export import export_graph, to_networkx
@@ -136,6 +136,18 @@ def mini_graph(mini_out: Path) -> Graph:
 
 def test_load_graph_from_dir_and_file(mini_out: Path) -> None:
     assert len(load_graph(mini_out)) == len(load_graph(mini_out / "graph.ttl")) > 100
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # rdflib's own TriG code
+def test_load_graph_trig_named_graphs_are_merged(mini_graph: Graph, tmp_path: Path) -> None:
+    out = tmp_path / "trig-only"
+    out.mkdir()
+    ds = Dataset()
+    named = ds.graph(URIRef(ID + "doc/d1"))
+    for triple in mini_graph:
+        named.add(triple)
+    ds.serialize(out / "graph.trig", format="trig")
+    assert len(load_graph(out)) == len(mini_graph)
 
 
 def test_load_graph_missing_graph_names_directory(tmp_path: Path) -> None:
