@@ -505,7 +505,7 @@ def render_text(stats: GraphStats, *, top: int = 10) -> str:
         labels[r.iri] = r.label
 
     def names(group: list[str]) -> str:
-        return "、".join(labels.get(n, n) for n in group)
+        return "、".join(sorted(labels.get(n, n) for n in group))
 
     out: list[str] = [f"Graph: {stats.source}  ({stats.triples} triples)", ""]
     out += [
