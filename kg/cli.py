@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -45,6 +46,91 @@ def main() -> None:
 
 
 # --- build / validate commands ---
+
+
+@main.command("build")
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "outdir", required=True, type=click.Path(path_type=Path),
+              help="output folder: graph.ttl, graph.trig, graph.jsonld, statements.jsonl, validation.ttl")
+@click.option("--statements", "statements_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="map statements from this JSONL file (statements.jsonl format) instead of reading articles")
+@click.option("--base", default="https://w3id.org/dipkg/id/", show_default=True,
+              help="base IRI of instance nodes")
+@click.option("--strict", is_flag=True, help="stop at the first unreadable input instead of skipping it")
+@click.option("--neo4j", "to_neo4j", is_flag=True, help="also load the graph into Neo4j (see kg load for the options)")
+@click.option("--uri", envvar="NEO4J_URI", help="with --neo4j: Bolt URI [env NEO4J_URI]")
+@click.option("--user", envvar="NEO4J_USER", help="with --neo4j: user [env NEO4J_USER]")
+@click.option("--password", envvar="NEO4J_PASSWORD", help="with --neo4j: password [env NEO4J_PASSWORD]")
+@click.option("--database", envvar="NEO4J_DATABASE", help="with --neo4j: database [env NEO4J_DATABASE]")
+@click.option("-q", "--quiet", is_flag=True, help="no progress bar and no summary")
+@handle_errors
+def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path | None, base: str, strict: bool,
+                  to_neo4j: bool, uri: str | None, user: str | None, password: str | None,
+                  database: str | None, quiet: bool) -> None:
+    """Build the knowledge graph from articles.
+
+    INPUTS are .txt articles (with optional NAME.meta.json sidecars holding "published" and
+    "url"), folders of them, or .jsonl corpora (one article per line: id, text, optional
+    published, url, lang). Unreadable inputs are skipped and listed in OUTDIR/skipped.json
+    (exit 2 unless --strict stops at the first). If the graph does not conform to the shapes,
+    the conforming part is still written, validation.ttl says why, and the exit code is 1.
+
+    \b
+    Examples:
+      kg build seeds -o out
+      kg build corpus.jsonl more/ -o out --neo4j
+      kg build --statements other-extractor.jsonl -o out
+    """
+    from kg.pipeline import build
+
+    if not inputs and statements_file is None:
+        raise click.UsageError("give at least one INPUT (file or folder), or --statements FILE")
+    result = build(list(inputs), outdir, statements_file=statements_file, base=base,
+                   progress=not quiet and sys.stderr.isatty(), keep_going=not strict)
+    if not quiet:
+        click.echo(result.summary())
+        if not result.conforms:
+            click.echo(result.summary_text, err=True)
+    if to_neo4j and result.graph is not None:
+        from kg.writers.neo4j import Neo4jConfig, load_graph
+
+        config = Neo4jConfig.from_env(uri=uri, user=user, password=password, database=database)
+        report = load_graph(result.graph, config, progress=not quiet and sys.stderr.isatty())
+        if not quiet:
+            click.echo(report.summary())
+    if not result.conforms:
+        sys.exit(1)
+    if result.skipped:
+        sys.exit(2)
+
+
+@main.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--report", type=click.Path(path_type=Path), help="also write the SHACL report graph (Turtle) here")
+@handle_errors
+def validate_command(file: Path, report: Path | None) -> None:
+    """Validate an RDF file (Turtle, TriG, N-Quads, N-Triples, JSON-LD) against the shapes.
+
+    Exit code 0 when it conforms, 1 when it does not, 2 when it cannot be read.
+
+    \b
+    Example:
+      kg validate out/graph.ttl
+    """
+    from kg.validate import read_graph, summarize, validate_file
+    from kg.writers.rdf import atomic_write_bytes, turtle_bytes
+
+    if file.is_dir():
+        file = file / "graph.ttl"
+    result = validate_file(file)
+    if report is not None:
+        atomic_write_bytes(report, turtle_bytes(result.report_graph))
+    if result.conforms:
+        warnings = sum(1 for v in result.violations if v.severity != "Violation")
+        click.echo(f"{file}: conforms" + (f" ({warnings} warning(s))" if warnings else ""))
+        return
+    click.echo(summarize(result, read_graph(file)))
+    sys.exit(1)
 
 # --- query / serve commands ---
 

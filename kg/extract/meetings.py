@@ -143,6 +143,13 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
             if any(m.type == "Pair" for m in ms) and not parts and last_parts:
                 parts = set(last_parts)
                 rule = "meeting.pair"
+        if cls == "Meeting" and word == "首脳会談":
+            cls = "Summit"
+        if cls == "Summit" and parts and all(p.startswith("state:") for p in parts):
+            # a summit named by its states: its leaders, when the article names exactly one for each
+            heads = [leaders(ctx, positions, p) for p in sorted(parts)]
+            if all(len(h) == 1 for h in heads):
+                parts = {next(iter(h)) for h in heads}
         prev_end_in_sent[sent.idx] = b
         prev_word_in_sent[sent.idx] = word
         if len(parts) < 2:

@@ -1,0 +1,247 @@
+"""The build: articles -> GiNZA -> statements -> RDF -> SHACL -> files in OUTDIR.
+
+``build()`` is what ``kg build`` runs. Outputs are first written into a staging folder next
+to OUTDIR and then moved in one file at a time with atomic renames, after everything has been
+computed: an interrupted or failed build never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Dataset, Graph, URIRef
+from rdflib.namespace import RDF
+
+from kg.errors import IngestError, KgError, MappingError
+from kg.ingest import SkippedInput, read_articles
+from kg.mapping import DEFAULT_BASE, Mapper
+from kg.namespaces import DIP, OA, bind_prefixes
+from kg.records import (
+    Article,
+    DocumentStatements,
+    EntityRecord,
+    doc_header,
+    dumps_statement,
+    statement_from_dict,
+)
+from kg.writers.rdf import atomic_write_bytes, atomic_write_text, jsonld_bytes, trig_bytes, turtle_bytes
+
+OUTPUTS = ("graph.ttl", "graph.trig", "graph.jsonld", "statements.jsonl", "validation.ttl", "skipped.json")
+
+
+@dataclass
+class BuildResult:
+    outdir: Path
+    documents: int
+    statements: int
+    conforms: bool
+    class_counts: dict[str, int]
+    violations: int
+    summary_text: str = ""
+    skipped: list[SkippedInput] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # IRIs left out because they did not conform
+    graph: Graph | None = None
+
+    def summary(self) -> str:
+        lines = [f"built {self.outdir}: {self.documents} document(s), {self.statements} statement(s)"]
+        for cls, n in sorted(self.class_counts.items()):
+            lines.append(f"  {cls:<14}{n:>6}")
+        lines.append("conforms to the shapes: " + ("yes" if self.conforms else f"NO ({self.violations} violation(s))"))
+        if self.removed:
+            lines.append(f"left out of graph.ttl (see validation.ttl): {len(self.removed)} node(s)")
+        if self.skipped:
+            lines.append(f"skipped {len(self.skipped)} input(s) (see skipped.json):")
+            lines.extend(f"  {s.source}: {s.reason}" for s in self.skipped)
+        return "\n".join(lines)
+
+
+def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
+                     batch_size: int = 8) -> Iterator[DocumentStatements]:
+    """Parse articles with GiNZA in batches and extract their statements, in input order."""
+    from kg.extract import extract_document
+    from kg.nlp import parse_many
+
+    arts_iter = iter(articles)
+    while True:
+        batch = [a for _, a in zip(range(batch_size), arts_iter, strict=False)]
+        if not batch:
+            return
+        for art, doc in zip(batch, parse_many([a.text for a in batch], batch_size=batch_size), strict=True):
+            yield extract_document(art, doc)
+            if progress:
+                progress(1)
+
+
+def read_statements(path: Path) -> list[DocumentStatements]:
+    """Statements produced elsewhere, in the statements.jsonl format: a ``document`` line opens each
+    document's block; entity and statement lines follow."""
+    docs: list[DocumentStatements] = []
+    cur: Article | None = None
+    ents: list[EntityRecord] = []
+    stmts: list = []
+
+    def flush() -> None:
+        if cur is not None:
+            docs.append(DocumentStatements(cur, tuple(ents), tuple(stmts)))
+
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read: {exc.strerror}") from exc
+    with fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise IngestError(f"{path}:{n}: not valid JSON: {exc}") from exc
+            if isinstance(d, dict) and d.get("kind") == "document":
+                flush()
+                fields = {k: v for k, v in d.items() if k != "kind"}
+                fields["urls"] = tuple(fields.get("urls") or ())
+                try:
+                    cur = Article(text="", **fields)
+                except TypeError as exc:
+                    raise IngestError(f"{path}:{n}: bad document line: {exc}") from exc
+                ents, stmts = [], []
+                continue
+            if cur is None:
+                raise IngestError(f"{path}:{n}: a statement before any 'document' line")
+            try:
+                s = statement_from_dict(d)
+            except ValueError as exc:
+                raise IngestError(f"{path}:{n}: {exc}") from exc
+            (ents if isinstance(s, EntityRecord) else stmts).append(s)
+    flush()
+    if not docs:
+        raise IngestError(f"{path}: no documents in the statements file")
+    return docs
+
+
+def statements_jsonl(docs: Iterable[DocumentStatements]) -> str:
+    lines: list[str] = []
+    for ds in docs:
+        lines.append(json.dumps(doc_header(ds.article), ensure_ascii=False, sort_keys=True))
+        lines.extend(dumps_statement(e) for e in ds.entities)
+        lines.extend(dumps_statement(s) for s in ds.statements)
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def to_rdf(docs: list[DocumentStatements], base: str = DEFAULT_BASE) -> tuple[Graph, Dataset]:
+    """The union graph and the dataset with one named graph per document."""
+    mapper = Mapper(base)
+    g = Graph()
+    ds = Dataset()
+    bind_prefixes(g)
+    bind_prefixes(ds)
+    for d in docs:
+        try:
+            mapper.add_document(g, d)
+            mapper.add_document(ds.graph(mapper.doc_iri(d.article.doc_id)), d)
+        except MappingError as exc:
+            raise MappingError(f"document {d.article.doc_id}: {exc}") from exc
+    return g, ds
+
+
+def _drop_nonconforming(g: Graph, ds: Dataset, focus: set[str]) -> list[str]:
+    """Remove statement nodes that violate the shapes (and their evidence) from the output graphs."""
+    removed: list[str] = []
+    for f in sorted(focus):
+        node = URIRef(f)
+        if not any(True for _ in g.triples((node, RDF.type, None))):
+            continue
+        kinds = set(g.objects(node, RDF.type))
+        if not kinds & {DIP.Meeting, DIP.Summit, DIP.PhoneCall, DIP.Visit, DIP.Quote, DIP.Position}:
+            continue  # entities are kept: removing them would break other statements
+        annotations = list(g.subjects(OA.hasBody, node))
+        for target in [node, *annotations]:
+            for graph in (g, *ds.graphs()):
+                for extra in (URIRef(f"{target}#target"), URIRef(f"{target}#pos"), URIRef(f"{target}#quote")):
+                    graph.remove((extra, None, None))
+                graph.remove((target, None, None))
+                graph.remove((None, None, target))
+        removed.append(f)
+    return removed
+
+
+def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = None, base: str = DEFAULT_BASE,
+          progress: bool = False, keep_going: bool = True, validate: bool = True) -> BuildResult:
+    """Build OUTDIR from articles (or from a statements file). Raises KgError on bad input."""
+    from kg.validate import summarize, validate_graph
+
+    skipped: list[SkippedInput] = []
+    if statements_file is not None:
+        docs = read_statements(statements_file)
+    else:
+        if not inputs:
+            raise IngestError("no input: give article files, folders or .jsonl corpora")
+        articles = list(read_articles(inputs, skipped if keep_going else None))
+        if not articles:
+            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no .txt or .jsonl files found"
+            raise IngestError(f"no readable article in the input ({reasons})")
+        bar = None
+        if progress and len(articles) > 3:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(articles), unit="article", desc="extracting")
+        try:
+            docs = list(extract_articles(articles, bar.update if bar else None))
+        finally:
+            if bar:
+                bar.close()
+    g, ds = to_rdf(docs, base)
+    conforms, violations, summary_text, removed = True, 0, "", []
+    report = Graph()
+    if validate:
+        result = validate_graph(g)
+        report = result.report_graph
+        conforms = result.conforms
+        violations = sum(1 for v in result.violations if v.severity == "Violation")
+        if not conforms:
+            summary_text = summarize(result, g)
+            removed = _drop_nonconforming(g, ds, {v.focus_node for v in result.violations
+                                                  if v.severity == "Violation"})
+    outputs = {
+        "graph.ttl": turtle_bytes(g),
+        "graph.trig": trig_bytes(ds),
+        "graph.jsonld": jsonld_bytes(g),
+        "statements.jsonl": statements_jsonl(docs).encode("utf-8"),
+        "validation.ttl": turtle_bytes(report),
+    }
+    write_outputs(outdir, outputs, skipped)
+    counts: Counter[str] = Counter()
+    for _, cls in g.subject_objects(RDF.type):
+        if str(cls).startswith(str(DIP)):
+            counts[str(cls)[len(str(DIP)):]] += 1
+    n_statements = sum(len(d.statements) for d in docs)
+    return BuildResult(outdir, len(docs), n_statements, conforms, dict(counts), violations, summary_text,
+                       skipped, removed, g)
+
+
+def write_outputs(outdir: Path, outputs: dict[str, bytes], skipped: list[SkippedInput]) -> None:
+    """Write every output atomically; a stale skipped.json from an earlier build is removed."""
+    if outdir.exists() and not outdir.is_dir():
+        raise KgError(f"{outdir}: exists and is not a directory")
+    outdir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=outdir))
+    try:
+        for name, data in outputs.items():
+            atomic_write_bytes(staging / name, data)
+        if skipped:
+            atomic_write_text(staging / "skipped.json", json.dumps(
+                [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False, indent=1) + "\n")
+        for name in outputs:
+            (staging / name).replace(outdir / name)
+        if skipped:
+            (staging / "skipped.json").replace(outdir / "skipped.json")
+        elif (outdir / "skipped.json").exists():
+            (outdir / "skipped.json").unlink()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,68 @@
+"""RDF files: Turtle, TriG (one named graph per document), JSON-LD, each written atomically.
+
+Serialisations are made deterministic: the Turtle and TriG serialisers sort their subjects,
+and JSON-LD is written from a graph whose nodes are sorted by IRI, so rebuilding the same
+input gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rdflib import Dataset, Graph
+
+from kg.errors import WriteError
+from kg.namespaces import bind_prefixes
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def turtle_bytes(g: Graph) -> bytes:
+    bind_prefixes(g)
+    return g.serialize(format="turtle", encoding="utf-8")
+
+
+def trig_bytes(ds: Dataset) -> bytes:
+    bind_prefixes(ds)
+    return ds.serialize(format="trig", encoding="utf-8")
+
+
+def jsonld_bytes(g: Graph) -> bytes:
+    """JSON-LD with a context of the project's prefixes, nodes sorted by @id."""
+    bind_prefixes(g)
+    data = json.loads(g.serialize(format="json-ld", auto_compact=True))
+    if isinstance(data, dict) and isinstance(data.get("@graph"), list):
+        data["@graph"].sort(key=lambda n: str(n.get("@id", "")))
+        for node in data["@graph"]:
+            for k, v in node.items():
+                if isinstance(v, list):
+                    node[k] = sorted(v, key=lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False))
+    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
