@@ -346,7 +346,7 @@ def _comeetings(net: nx.Graph) -> list[CoMeeting]:
                 meetings=list(data["meetings"]),
             )
         )
-    rows.sort(key=lambda r: (-r.count, r.first or "", r.a_label, r.b_label))
+    rows.sort(key=lambda r: (-r.count, r.first is None, r.first or "", r.a_label, r.b_label))
     return rows
 
 

@@ -290,3 +290,51 @@ def test_script_end_tag_in_data_cannot_break_the_page(
         assert NASTY.replace("\u2028", "").strip() in page.details().replace("\u2028", "")
     finally:
         page.page.close()
+
+
+# --------------------------------------------------------------------------- the real build of the seed article
+
+
+@pytest.fixture(scope="module")
+def seed_out(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The `kg build seeds` output: the shared ``seed_build`` fixture when there is one, else built here."""
+    try:
+        return Path(request.getfixturevalue("seed_build"))
+    except pytest.FixtureLookupError:
+        out = tmp_path_factory.mktemp("seed") / "out"
+        seeds = Path(__file__).resolve().parent.parent / "seeds"
+        result = CliRunner().invoke(main, ["build", str(seeds), "-o", str(out)])
+        assert (out / "graph.ttl").is_file(), result.output
+        return out
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_seed_build_view_in_chromium(browser_context: Any, seed_out: Path, tmp_path: Path) -> None:
+    graph = load_graph(seed_out)
+    html_file = tmp_path / "seed.html"
+    result = CliRunner().invoke(main, ["view", str(seed_out), "-o", str(html_file)])
+    assert result.exit_code == 0, result.output
+    page = Page(browser_context, html_file)
+    try:
+        assert page.errors == []
+        assert page.requests == [page.url]
+        expected = expected_nodes(graph)
+        assert page.page.evaluate("window.kgView.nodeCount()") == len(expected) > 10
+        # a meeting of Pompeo (the seed article is about his talks with Kim Yong Chol), clicked for real
+        meeting = next(
+            str(m)
+            for m in sorted(graph.subjects(DIP.participant, URIRef(ID + "person/Q473239")))
+            if evidence_of(graph, str(m))
+        )
+        page.page.evaluate("id => window.kgView.network.focus(id, {scale: 1.2, animation: false})", meeting)
+        pos = page.page.evaluate("id => window.kgView.domPosition(id)", meeting)
+        page.page.mouse.click(pos["x"], pos["y"])
+        page.page.wait_for_function(
+            "id => document.querySelector('#kg-details').dataset.nodeId === id", arg=meeting, timeout=5_000
+        )
+        text = page.details()
+        assert evidence_of(graph, meeting)[0] in text
+        assert "https://d1021.hatenadiary.com" in text
+    finally:
+        page.page.close()
