@@ -99,7 +99,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     ab = "".join(sorted(g.abbrev))
     followers = sorted(g.lexicon.get("compound_followers", []), key=len, reverse=True)
     fol = "|".join(re.escape(f) for f in followers)
-    comp_re = re.compile(rf"(?<![{KANJI}])([{ab}]{{2,4}})(?=(?:{fol}))") if ab else re.compile(r"(?!x)x")
+    comp_re = re.compile(rf"(?:(?<=[回次度第])|(?<![{KANJI}]))([{ab}]{{2,4}})(?=(?:{fol}))") if ab else re.compile(r"(?!x)x")
     return name_re, title_re, comp_re
 
 
@@ -122,26 +122,34 @@ def find_quotes(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def sentences_of(doc: Doc, text: str) -> list[Sentence]:
-    """Sentences from GiNZA, re-split at 。 and line breaks so a sentence never spans paragraphs."""
+def sentences_of(doc: Doc | None, text: str) -> list[Sentence]:
+    """Sentences: split after 。！？ outside 「」 and at line breaks.
+
+    Japanese news punctuates reliably, and GiNZA's own boundaries sometimes fall after a
+    closing bracket in mid-sentence, so the split is made on the text itself.
+    """
     out: list[Sentence] = []
-    bounds: list[tuple[int, int]] = []
-    for s in doc.sents:
-        a, b = s.start_char, s.end_char
-        for m in re.finditer(r"[^\n]+", text[a:b]):
-            bounds.append((a + m.start(), a + m.end()))
-    merged: list[tuple[int, int]] = []
-    for a, b in bounds:
-        # re-join pieces GiNZA split inside a quote
-        if merged and _inside_open_quote(text[merged[-1][0]: merged[-1][1]]) and "\n" not in text[merged[-1][1]: a]:
-            merged[-1] = (merged[-1][0], b)
-        else:
-            merged.append((a, b))
-    for i, (a, b) in enumerate(merged):
-        seg = text[a:b]
-        lead = len(seg) - len(seg.lstrip())
-        out.append(Sentence(i, a + lead, b, seg.strip()))
-    return [s for s in out if s.text] or [Sentence(0, 0, len(text), text)]
+    depth = 0
+    a = 0
+    n = len(text)
+    for i, ch in enumerate(text):
+        if ch == "「":
+            depth += 1
+        elif ch == "」" and depth:
+            depth -= 1
+        cut = None
+        if ch == "\n":
+            cut, depth = i, 0
+        elif ch in "。！？!?" and depth == 0:
+            cut = i + 1
+        if cut is not None or i == n - 1:
+            b = cut if cut is not None else n
+            seg = text[a:b]
+            if seg.strip():
+                lead = len(seg) - len(seg.lstrip())
+                out.append(Sentence(len(out), a + lead, a + len(seg.rstrip()), seg.strip()))
+            a = i + 1
+    return out or [Sentence(0, 0, n, text)]
 
 
 def _inside_open_quote(s: str) -> bool:
@@ -177,6 +185,10 @@ class Recognizer:
         rec.person_token_spans = person_tokens
         # 1. name with reading: 金英哲(キム・ヨンチョル), キム・ジョンウン(金正恩)
         for m in self._reading_pairs(text, person_tokens):
+            if free(m.start, m.end):
+                take(m)
+        # 1a. a dateline: 【北京共同】 -> the place and the news agency
+        for m in self._dateline(text):
             if free(m.start, m.end):
                 take(m)
         # 1b. organizations named in brackets before 率いる: 「朝鮮ミッションセンター」を率いる
@@ -375,6 +387,20 @@ class Recognizer:
                     e = self.g.lookup(ch)
                     if e is None and ch not in "同両前元現新故党副第":
                         out.append(Mention(pos - 1, pos, ch, "Person", source="surname"))
+        return out
+
+    def _dateline(self, text: str) -> list[Mention]:
+        out: list[Mention] = []
+        for m in re.finditer(r"【([^【】]{1,20})】", text):
+            inner, a = m.group(1), m.start(1)
+            for k in range(1, len(inner)):
+                place, agency = inner[:k], inner[k:]
+                ep = self.g.lookup(place)
+                ea = self.g.lookup(agency) or self.g.lookup(agency + "通信")
+                if ep and ea and ea.type == "Organization" and ep.type in ("Place", "State"):
+                    out.append(Mention(a, a + k, place, ep.type, key=ep.key, source="dateline"))
+                    out.append(Mention(a + k, a + len(inner), agency, "Organization", key=ea.key, source="dateline"))
+                    break
         return out
 
     def _quoted_orgs(self, text: str) -> list[Mention]:

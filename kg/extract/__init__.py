@@ -6,6 +6,7 @@ and the rule modules here read posts, meetings, visits and quotes off the mentio
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from kg.extract.context import DocContext
@@ -49,7 +50,8 @@ def _entity_records(ctx: DocContext, statements: list[Statement]) -> list[Entity
         gz = gaz.entries.get(e.key)
         seen = [n for n in e.names if n]
         label = gz.label if gz else max(seen, key=lambda n: ("・" in n, len(n)))
-        alts = tuple(n for n in dict.fromkeys(seen) if n != label)
+        known = gz.names if gz and gz.type == "State" else ()  # state names are unambiguous: keep them all
+        alts = tuple(n for n in dict.fromkeys([*seen, *known]) if n != label)
         m0 = min(e.mentions, key=lambda m: m.start)
         s = ctx.sentence(m0.start)
         etype = e.type
@@ -68,10 +70,6 @@ def _entity_records(ctx: DocContext, statements: list[Statement]) -> list[Entity
                 refs.add(v)
         for v in getattr(st, "participants", ()):
             refs.add(v)
-    for r in out.copy().values():
-        for v in (r.part_of, r.located_in):
-            if v:
-                refs.add(v)
     for k in sorted(refs - set(out)):
         gz = gaz.entries.get(k)
         if gz is None:
@@ -80,7 +78,15 @@ def _entity_records(ctx: DocContext, statements: list[Statement]) -> list[Entity
         out[k] = EntityRecord(key=k, type=gz.type, label=gz.label, wikidata=gz.wikidata, iso=gz.iso,
                               part_of=gz.part_of, located_in=gz.located_in,
                               evidence=(ev,) if ev else ())
-    return [out[k] for k in sorted(out)]
+    # a parent organization or state is linked only when the article mentions it
+    final = []
+    for k in sorted(out):
+        r = out[k]
+        if (r.part_of and r.part_of not in out) or (r.located_in and r.located_in not in out):
+            r = dataclasses.replace(r, part_of=r.part_of if r.part_of in out else None,
+                                    located_in=r.located_in if r.located_in in out else None)
+        final.append(r)
+    return final
 
 
 def _keys(st: Statement) -> set[str]:

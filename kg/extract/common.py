@@ -49,7 +49,10 @@ def place_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str | None:
     in the same sentence."""
     text = ctx.text
     cands: list[tuple[int, Mention]] = []
-    for m in ctx.mentions_between(sent.start, sent.end):
+    quoted = ctx.rec.in_quote(a)
+    for m in ctx.mentions_between(sent.start, sent.end, quotes=quoted):
+        if quoted and not ctx.rec.in_quote(m.start):
+            continue
         if m.type not in ("Place", "State") or m.via_compound:
             continue
         nxt = text[m.ext_end: m.ext_end + 2]
@@ -65,7 +68,8 @@ def place_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str | None:
 
 def date_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> tuple[str | None, str | None]:
     """The date (and end date) closest to the trigger in its sentence, outside quotes."""
-    ds = [d for d in ctx.dates.get(sent.idx, []) if d.value and not ctx.rec.in_quote(d.start)]
+    quoted = ctx.rec.in_quote(a)
+    ds = [d for d in ctx.dates.get(sent.idx, []) if d.value and ctx.rec.in_quote(d.start) == quoted]
     if not ds:
         if re.search(r"(午前|午後|同日|今夜|夜)", ctx.text[sent.start:b]):
             prev = [d for s in range(max(0, sent.idx - 2), sent.idx) for d in ctx.dates.get(s, []) if d.value]

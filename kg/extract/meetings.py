@@ -39,7 +39,7 @@ def _triggers(ctx: DocContext) -> list[tuple[int, int, str, str]]:
     taken: set[int] = set()
     for w in words:
         for m in re.finditer(re.escape(w["word"]), text):
-            if m.start() in taken or ctx.rec.in_quote(m.start()):
+            if m.start() in taken:
                 continue
             if any(text.startswith(x, m.start() - k) for x in excl for k in range(0, len(x))
                    if text.startswith(x, m.start() - k) and m.start() - k >= 0 and
@@ -87,6 +87,12 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
         parts: set[str] = set()
         rule = ""
         states, title = _compound_states(ctx, a)
+        in_quote = ctx.rec.in_quote(a)
+        verbal = re.match(r"(?:し|する|した|して|を行|が行|を開|が開|に臨)", ctx.text[b: b + 2]) is not None
+        if title is None and word[:-2] and word.endswith(("会談", "会合")):
+            title = word[:-2]  # 外相会談: the post is in the word itself
+        if in_quote and len(states) < 2:
+            continue  # in quoted speech, only meetings named by their states are read
         if len(states) >= 2:
             if cls == "Meeting" and title in ctx.lex.get("summit_title_words", []):
                 cls = "Summit"
@@ -116,9 +122,7 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                 p = [m for m in partners if m.particle == "との"][-1]
                 before = [m for m in ctx.mentions_between(sent.start, p.start) if _party(ctx, m)
                           and ctx.key(m) != ctx.key(p)]
-                topic = [m for m in before if m.particle in ("は", "が", "としては", "として")]
-                source = [m for m in before if m.particle in ("から", "の")]
-                other = topic[-1:] or source[-1:]
+                other = [m for m in before if m.particle in ("は", "が", "としては", "として", "から")][-1:]
                 chosen = [p] + other
                 rule = "meeting.noun-with"
             elif partners:
@@ -134,13 +138,13 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                 k = ctx.key(m)
                 if k:
                     parts.add(k)
-                elif m.type == "Pair" and last_parts:
+                elif m.type == "Pair" and last_parts and verbal:
                     parts |= set(last_parts)
-            if (not parts and sent.idx in prev_parts_in_sent and not ms
+            if (not parts and sent.idx in prev_parts_in_sent and not ms and verbal
                     and prev_word_in_sent.get(sent.idx) == word):
                 parts = set(prev_parts_in_sent[sent.idx])
                 rule = "meeting.same-clause"
-            if any(m.type == "Pair" for m in ms) and not parts and last_parts:
+            if any(m.type == "Pair" for m in ms) and not parts and last_parts and verbal:
                 parts = set(last_parts)
                 rule = "meeting.pair"
         if cls == "Meeting" and word == "首脳会談":

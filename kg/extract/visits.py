@@ -121,7 +121,16 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
         visitor, rule = _visitor(ctx, sent, a, b, form, dests)
         if visitor is None:
             continue
-        start, end = date_near(ctx, sent, a, b)
+        seg_start = max(sent.start, text.rfind("、", sent.start, a) + 1)
+        seg_dates = [d for d in ctx.dates.get(sent.idx, []) if d.value and seg_start <= d.start < a]
+        if seg_dates:
+            start, end = seg_dates[-1].value, seg_dates[-1].end_value
+        elif rule == "visit.topic":
+            start, end = date_near(ctx, sent, a, b)
+            if start and not any(d.start < a and d.value == start for d in ctx.dates.get(sent.idx, [])):
+                start = end = None  # a date after the trigger belongs to the next clause
+        else:
+            start = end = None
         status = status_near(ctx, sent, a, b)
         for st, pl in dests:
             if st and ctx.gaz.state_key_of(visitor) == st:
