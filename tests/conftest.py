@@ -19,3 +19,17 @@ def repo_root() -> Path:
 def sample_ttl() -> Path:
     """A small hand-written graph that follows docs/MODEL.md and conforms to the shapes."""
     return DATA / "sample.ttl"
+
+
+@pytest.fixture(scope="session")
+def seed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """OUTDIR of a real build of seeds/ (real ja_ginza, real pyshacl), made once per test session."""
+    from kg.pipeline import build
+
+    out = tmp_path_factory.mktemp("seed-build") / "out"
+    result = build([ROOT / "seeds"], out)
+    assert result.conforms, result.summary_text
+    return out
+
+
+from neo4j_fixtures import *  # noqa: E402,F401,F403  (the Neo4j server fixture)
