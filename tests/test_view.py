@@ -127,11 +127,17 @@ def _chromium() -> str:
     path = os.environ.get("KG_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not path or not Path(path).exists():
         pytest.fail(
-            "Chromium not found: install it with `apt-get install -y chromium` (Debian) "
+            f"Chromium not found{' at ' + path if path else ''}: install it with `apt-get install -y chromium` (Debian) "
             "or set KG_CHROMIUM to a Chromium binary",
             pytrace=False,
         )
     return path
+
+
+def test_missing_chromium_fails_with_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KG_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"):
+        _chromium()
 
 
 @pytest.fixture(scope="module")
