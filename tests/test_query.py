@@ -510,3 +510,31 @@ def test_query_and_serve_help_show_an_example() -> None:
     for cmd in ("query", "serve"):
         r = CliRunner().invoke(main, [cmd, "--help"])
         assert r.exit_code == 0 and "Example" in r.output and f"kg {cmd}" in r.output
+
+
+# --------------------------------------------------------------- the real seed build
+
+
+@pytest.mark.slow
+def test_example_queries_answer_on_the_seed_build(seed_build: Path) -> None:
+    store = SparqlStore.open(seed_build)
+    assert store.source == seed_build / "graph.trig"
+    meetings = store.query(read_query_file(ROOT / "queries" / "meetings.rq"))
+    names = {(str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[6]), str(r[7])) for r in meetings.rows}
+    assert ("夕食会", "ポンペオ", "金英哲", "2018-05-30", "ニューヨーク", f"{DIP}Held") in names
+    posts = {tuple(str(t) for t in r[:3]) for r in store.query(read_query_file(ROOT / "queries" / "posts.rq")).rows}
+    assert ("ポンペオ", "国務長官", "アメリカ") in posts
+    said = store.query(read_query_file(ROOT / "queries" / "quotes_by_speaker.rq"), bindings={"name": Literal("ポンペイオ")})
+    assert "とてもよかった" in {str(r[2]) for r in said.rows}
+    docs = store.query("SELECT DISTINCT ?doc WHERE { GRAPH ?doc { ?m a dip:Meeting } }")
+    assert _rows(docs) == [(f"{ID}doc/000_a87ea9164a9e83dc",)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [q.name for q in QUERIES])
+def test_engines_agree_on_the_seed_build(seed_build: Path, name: str) -> None:
+    text = read_query_file(ROOT / "queries" / name)
+    bindings = {"name": Literal("ポンペイオ")} if name == "quotes_by_speaker.rq" else {}
+    ox_res = SparqlStore.open(seed_build, "oxigraph").query(text, bindings=bindings)
+    rd_res = SparqlStore.open(seed_build, "rdflib").query(text, bindings=bindings)
+    assert ox_res.rows and ox_res.rows == rd_res.rows

@@ -318,3 +318,23 @@ def test_kg_serve_with_a_missing_directory_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "missing: no such file or directory" in proc.stderr
+
+
+@pytest.mark.slow
+def test_serving_the_seed_build(seed_build: Path) -> None:
+    server = start_server(ServeConfig(graph=seed_build, port=0, workers=1))
+    t = _run(server)
+    try:
+        q = (ROOT / "queries" / "meetings.rq").read_text(encoding="utf-8")
+        status, _, body = get(server.url, q, "text/csv")
+        assert status == 200
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert any(r["kind"] == "夕食会" and r["placeName"] == "ニューヨーク" for r in rows)
+        status, _, body = get(server.url, "SELECT DISTINCT ?doc WHERE { GRAPH ?doc { ?s a dip:Quote } }")
+        assert [b["doc"]["value"] for b in json.loads(body)["results"]["bindings"]] == [
+            f"{ID}doc/000_a87ea9164a9e83dc"
+        ]
+    finally:
+        server.shutdown()
+        t.join(10)
+        stop_server(server)
