@@ -12,36 +12,46 @@ from kg.records import PositionStatement
 STATUS_ORDER = ("held", "planned", "possible", "cancelled")
 
 
-def status_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str:
-    """The status of an event whose trigger spans [a, b): the first cue after it, else one just before it,
-    else the tense of the sentence's last predicate."""
+def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int | None = None) -> str:
+    """The status of an event whose trigger spans [a, b).
+
+    A past predicate attached to the trigger (会談した, 訪れた, 会談が行われ) makes it held; then,
+    in the trigger's clause after it (up to the next event trigger), a cancellation (中止), a
+    modality cue (可能性, 見方, 焦点 …: possible) or a plan (予定, 見通し, 向け …: planned); failing
+    those, a cue just before the trigger (30日に行われた…, 直近の…, 来年にも…), else its tense.
+    """
     cues: dict[str, list[str]] = ctx.lex.get("status_cues", {})
     text = ctx.text
-    end = min(sent.end, b + 30)
+    end = min(sent.end, window_end if window_end is not None else b + 40, b + 40)
     after = text[b:end]
-    # stop at the next clause that starts another event or a quote
     cut = re.search(r"[「。]", after)
     if cut:
         after = after[: cut.start()]
-    best: tuple[int, int, str] | None = None
-    for status, words in cues.items():
-        for w in words:
-            i = after.find(w)
-            if i >= 0:
-                cand = (i, -len(w), status)
-                if best is None or cand < best:
-                    best = cand
-    if best is not None:
-        return best[2]
-    before = text[max(sent.start, a - 15): a]
+    if ctx.rec.in_quote(a):
+        qend = next((qb for qa, qb in ctx.rec.quotes if qa <= a < qb), len(text))
+        after = after[: max(0, qend - b)]
+    held = re.match(ctx.lex.get("held_attached", r"^(?!x)x"), after)
+    if held and not any(w in after[:12] for w in cues.get("cancelled", [])):
+        if held.group(0) != "、" or _past_sentence(sent):
+            return "held"
+    for status in ("cancelled", "possible", "planned"):
+        if any(w in after for w in cues.get(status, [])):
+            return status
+    before = text[max(sent.start, a - 20): a]
     for status in ("cancelled", "possible", "planned"):
         for w in cues.get(status, []):
             if len(w) >= 2 and w in before and w not in ("調整", "向け"):
                 return status
-    tail = re.sub(r"[。\s」]+$", "", sent.text)
-    if re.search(r"(た|ました|だ|でした|ている|ています|ていた|という|ということです|とみられる|とみられます)$", tail):
+    if any(w in before for w in ctx.lex.get("held_before", [])):
+        return "held"
+    if re.match(r"(?:し|する|して)", text[b: b + 2]) and _past_sentence(sent):
         return "held"
     return "planned"
+
+
+def _past_sentence(sent: Sentence) -> bool:
+    tail = re.sub(r"[。\s」]+$", "", sent.text)
+    return re.search(r"(た|ました|でした|ていた|という|ということです|とみられる|とみられます)$", tail) is not None
 
 
 def place_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str | None:
@@ -60,24 +70,43 @@ def place_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str | None:
             cands.append((abs(m.start - a), m))
     if cands:
         return ctx.key(min(cands, key=lambda x: x[0])[1])
-    for m in ctx.mentions_between(sent.start, a):
-        if m.type in ("Place", "State") and re.match(r"(に到着|入り)", text[m.ext_end: m.ext_end + 3]):
-            return ctx.key(m)
+    for m in reversed(ctx.mentions_between(sent.start, a)):
+        if m.type in ("Place", "State") and not m.via_compound and re.match(
+                r"(?:に到着|入り|を(?:\d+日(?:から)?)?(?:訪問|訪れ))", text[m.ext_end: m.ext_end + 10]):
+            return ctx.key(m)  # the place the party had travelled to
     return None
 
 
-def date_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> tuple[str | None, str | None]:
-    """The date (and end date) closest to the trigger in its sentence, outside quotes."""
+def date_near(ctx: DocContext, sent: Sentence, a: int, b: int,
+              window: tuple[int, int] | None = None) -> tuple[str | None, str | None]:
+    """The date (and end date) of an event whose trigger spans [a, b).
+
+    A date counts when it is in the trigger's clause (no 、 between it and the trigger, or after
+    the trigger up to the next event), or when it is a sentence adverbial before the trigger
+    (31日午前、… ; 13日、…) rather than the date of another verb (29日に平壌を出発し、…).
+    """
     quoted = ctx.rec.in_quote(a)
+    lo, hi = window or (sent.start, sent.end)
+    text = ctx.text
     ds = [d for d in ctx.dates.get(sent.idx, []) if d.value and ctx.rec.in_quote(d.start) == quoted]
-    if not ds:
-        if re.search(r"(午前|午後|同日|今夜|夜)", ctx.text[sent.start:b]):
-            prev = [d for s in range(max(0, sent.idx - 2), sent.idx) for d in ctx.dates.get(s, []) if d.value]
-            if prev:
-                return prev[-1].value, prev[-1].end_value
-        return None, None
-    d = min(ds, key=lambda d: (abs(d.start - a), d.start > a))
-    return d.value, d.end_value
+    own = []
+    for d in ds:
+        if d.start >= b and d.start < hi and "、" not in text[b: d.start].replace("、ニ", ""):
+            own.append((d.start - b, d))
+        elif d.end <= a and d.start >= lo:
+            between = text[d.end: a]
+            if "、" not in between or re.match(r"\s*(?:午前|午後|夜|朝|夕方|未明|[(（][^)）]*[)）])*\s*、", between):
+                own.append((a - d.end, d))
+    if own:
+        d = min(own, key=lambda x: x[0])[1]
+        return d.value, d.end_value
+    if re.search(r"(午前|午後|同日|今夜|夜)", text[sent.start:b]):
+        # the discourse date: the last full date written before this sentence
+        prev = [d for s in range(0, sent.idx) for d in ctx.dates.get(s, [])
+                if d.value and len(d.value) == 10 and not ctx.rec.in_quote(d.start)]
+        if prev:
+            return prev[-1].value, prev[-1].end_value
+    return None, None
 
 
 def leaders(ctx: DocContext, positions: list[PositionStatement], state_key: str,

@@ -82,8 +82,11 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
     prev_end_in_sent: dict[int, int] = {}
     prev_parts_in_sent: dict[int, frozenset[str]] = {}
     prev_word_in_sent: dict[int, str] = {}
-    for a, b, word, cls in _triggers(ctx):
+    triggers = _triggers(ctx)
+    for i, (a, b, word, cls) in enumerate(triggers):
         sent = ctx.sentence(a)
+        nxt = triggers[i + 1][0] if i + 1 < len(triggers) and triggers[i + 1][0] < sent.end else sent.end
+        prv = triggers[i - 1][1] if i > 0 and triggers[i - 1][1] > sent.start else sent.start
         parts: set[str] = set()
         rule = ""
         states, title = _compound_states(ctx, a)
@@ -128,7 +131,7 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
             elif partners:
                 chosen = partners + subjects + genitive
                 if not subjects and not genitive:
-                    before = [m for m in ms if m not in partners]
+                    before = [m for m in ms if m not in partners and m.type != "State"]
                     if before:
                         chosen.append(before[-1])
                 rule = "meeting.comitative"
@@ -160,9 +163,9 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
             continue
         if cls == "Meeting" and word == "首脳会談":
             cls = "Summit"
-        start, end = date_near(ctx, sent, a, b)
+        start, end = date_near(ctx, sent, a, b, (prv, nxt))
         place = place_near(ctx, sent, a, b)
-        status = status_near(ctx, sent, a, b)
+        status = status_near(ctx, sent, a, b, nxt)
         ev = ctx.evidence(sent, rule, 0.8 if "compound" in rule or rule == "meeting.comitative" else 0.65)
         fparts = frozenset(parts)
         prev_parts_in_sent[sent.idx] = fparts

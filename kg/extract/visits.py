@@ -131,7 +131,8 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
                 start = end = None  # a date after the trigger belongs to the next clause
         else:
             start = end = None
-        status = status_near(ctx, sent, a, b)
+        status = status_near(ctx, sent, a, b) if form != "after" else (
+            "held" if _past(sent.text) else "planned")  # 訪問先の…: the visit is under way
         for st, pl in dests:
             if st and ctx.gaz.state_key_of(visitor) == st:
                 continue  # going home is not a visit
@@ -141,6 +142,10 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
                        status=v.status, doc_id=ctx.article.doc_id, evidence=tuple(v.evidence))
         for v in visits
     ]
+
+
+def _past(sentence: str) -> bool:
+    return re.search(r"(た|ました|という|ということです)[。」]*$", sentence.strip()) is not None
 
 
 def _add(visits: list[_Visit], who: str, st: str | None, pl: str | None, start: str | None, end: str | None,
