@@ -61,13 +61,23 @@ def decode_bytes(data: bytes, source: str) -> str:
         raise IngestError(f"{source}: looks like a binary file (NUL bytes), not an article")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    for enc in JAPANESE_ENCODINGS:
+    try:
+        text = data.decode("utf-8")
+        if _looks_textual(text):
+            return text
+    except UnicodeDecodeError:
+        pass
+    # several legacy encodings may decode the same bytes: keep the most Japanese-looking result
+    candidates = []
+    for enc in JAPANESE_ENCODINGS[1:]:
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
         if _looks_textual(text):
-            return text
+            candidates.append((_japanese_score(text), -len(candidates), text))
+    if candidates:
+        return max(candidates)[2]
     best = from_bytes(data).best()
     if best is not None:
         text = str(best)
@@ -77,6 +87,13 @@ def decode_bytes(data: bytes, source: str) -> str:
         f"{source}: cannot decode the text (tried UTF-8, Shift_JIS, EUC-JP and detection); "
         "convert it to UTF-8"
     )
+
+
+def _japanese_score(text: str) -> float:
+    """Share of hiragana, full-width katakana and kanji, less half-width katakana (a sign of a wrong guess)."""
+    good = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" or ch in "、。「」")
+    bad = sum(1 for ch in text if "\uff61" <= ch <= "\uff9f")
+    return (good - 2 * bad) / max(1, len(text))
 
 
 def _looks_textual(text: str) -> bool:
@@ -223,30 +240,42 @@ def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterato
             except IngestError as exc:
                 if skipped is None:
                     raise
-                skipped.append(SkippedInput(where, str(exc)))
+                skipped.append(SkippedInput(where, _reason(exc, where)))
 
 
-def read_articles(paths: list[Path], skipped: list[SkippedInput] | None = None) -> Iterator[Article]:
+def read_articles(paths: list[Path], skipped: list[SkippedInput] | None = None,
+                  exclude: Path | None = None) -> Iterator[Article]:
     """Every article under ``paths``. With ``skipped``, bad inputs are recorded there and skipped;
-    without it, the first bad input raises IngestError. Duplicate document ids are an error."""
+    without it, the first bad input raises IngestError. A document id used twice is an error for the
+    second use. Files under ``exclude`` (the build's own output folder) are not read."""
     seen: dict[str, str] = {}
+    excluded = exclude.resolve() if exclude is not None else None
     for path in iter_inputs(paths):
-        suffix = path.suffix.lower()
+        if excluded is not None and (path.resolve() == excluded or excluded in path.resolve().parents):
+            continue
         if path.name.endswith(".meta.json"):
             continue
         try:
-            if suffix in CORPUS_SUFFIXES:
+            if path.suffix.lower() in CORPUS_SUFFIXES:
                 articles: Iterator[Article] = read_jsonl(path, skipped)
             else:
                 articles = iter([read_text_file(path)])
             for art in articles:
                 if art.doc_id in seen:
-                    raise IngestError(
-                        f"{art.source_path}: document id {art.doc_id!r} is already used by {seen[art.doc_id]}"
-                    )
+                    exc = IngestError(
+                        f"{art.source_path}: document id {art.doc_id!r} is already used by {seen[art.doc_id]}")
+                    if skipped is None:
+                        raise exc
+                    skipped.append(SkippedInput(art.source_path or str(path), _reason(exc, art.source_path)))
+                    continue
                 seen[art.doc_id] = art.source_path or ""
                 yield art
         except IngestError as exc:
             if skipped is None:
                 raise
-            skipped.append(SkippedInput(str(path), str(exc)))
+            skipped.append(SkippedInput(str(path), _reason(exc, str(path))))
+
+
+def _reason(exc: Exception, source: str | None) -> str:
+    """The error message (it names the file, and the line for a corpus)."""
+    return str(exc)

@@ -57,7 +57,8 @@ class BuildResult:
             lines.append(f"left out of graph.ttl (see validation.ttl): {len(self.removed)} node(s)")
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} input(s) (see skipped.json):")
-            lines.extend(f"  {s.source}: {s.reason}" for s in self.skipped)
+            lines.extend(f"  {s.reason if s.reason.startswith(s.source) else f'{s.source}: {s.reason}'}"
+                         for s in self.skipped)
         return "\n".join(lines)
 
 
@@ -182,7 +183,7 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     else:
         if not inputs:
             raise IngestError("no input: give article files, folders or .jsonl corpora")
-        articles = list(read_articles(inputs, skipped if keep_going else None))
+        articles = list(read_articles(inputs, skipped if keep_going else None, exclude=outdir))
         if not articles:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no .txt or .jsonl files found"
             raise IngestError(f"no readable article in the input ({reasons})")

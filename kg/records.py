@@ -85,7 +85,6 @@ class MeetingStatement:
     end: str | None = None
     location: str | None = None  # entity key of a Place or State
     status: str = "held"
-    part_of: int | None = None  # index of the enclosing meeting in the same document
     doc_id: str = ""
     evidence: tuple[Evidence, ...] = ()
 

@@ -32,11 +32,17 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
         after = after[: max(0, qend - b)]
     held = re.match(ctx.lex.get("held_attached", r"^(?!x)x"), after)
     if held and not any(w in after[:12] for w in cues.get("cancelled", [])):
-        if held.group(0) != "、" or _past_sentence(sent):
+        # a te-form (会談し、) carries no tense of its own: the sentence's last predicate decides
+        if not re.fullmatch(r"し?[、,]", held.group(0)) or _past_sentence(sent):
             return "held"
+    if re.match(r"^が[^。「」]{0,30}?(?:行われ|開かれ)(?:た|ました)", after):
+        return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました
     for status in ("cancelled", "possible", "planned"):
         if any(w in after for w in cues.get(status, [])):
             return status
+    clause = text[max(sent.start, a - 40): a]
+    if any(w in clause.rsplit("、", 1)[-1] for w in ("行われた", "開かれた", "行った")):
+        return "held"  # 30日に行われた…の夕食会
     before = text[max(sent.start, a - 20): a]
     for status in ("cancelled", "possible", "planned"):
         for w in cues.get(status, []):

@@ -58,7 +58,8 @@ def find_dates(text: str, published: str | None) -> list[DateMention]:
     """Every date expression in ``text`` with its resolved value (see module doc)."""
     ref = dt.date.fromisoformat(published) if published else None
     out: list[DateMention] = []
-    tags = list(_parser().parse(text))
+    # ja-timex misses the start of a range written with a full-width tilde; 〜 has the same length
+    tags = list(_parser().parse(text.replace("～", "〜")))
     month_shift: dict[int, int] = {}
     year_shift: dict[int, int] = {}
     for t in tags:
@@ -90,6 +91,16 @@ def find_dates(text: str, published: str | None) -> list[DateMention]:
         nxt = tags[i + 1] if i + 1 < len(tags) else None
         if nxt is not None and nxt.type == "DATE" and re.fullmatch(r"\s*[~～〜\-－―]\s*", text[b: nxt.span[0]]):
             end_val = _resolve(nxt.value, ref, month_shift.get(a), None)
+            dm = re.fullmatch(r"XXXX-XX-(\d{2})", nxt.value)
+            if dm and val and len(val) == 10:
+                # 5月5日～6日: the end day is in the start's month (or the next, when it is smaller)
+                start = dt.date.fromisoformat(val)
+                y, m = (start.year, start.month) if int(dm.group(1)) >= start.day else _shift_month(
+                    start.year, start.month, 1)
+                try:
+                    end_val = dt.date(y, m, int(dm.group(1))).isoformat()
+                except ValueError:
+                    end_val = None
             if val and end_val and len(val) == 10 and len(end_val) == 10 and end_val < val and val[:7] == end_val[:7]:
                 end_val = None
             b = nxt.span[1]

@@ -152,6 +152,12 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                 rule = "meeting.pair"
         if cls == "Meeting" and word == "首脳会談":
             cls = "Summit"
+        if cls == "Meeting" and re.search(r"電話(?:で|による|を通じて|で[のの]?)?$", ctx.text[max(sent.start, a - 6): a]):
+            cls = "PhoneCall"  # 電話で会談
+        if cls == "Meeting" and len(parts) >= 2 and all(
+                p.startswith("person:") and leaders(ctx, positions, _state_of(ctx, positions, p) or "", None)
+                >= {p} for p in parts):
+            cls = "Summit"  # a meeting of heads of state or government
         if cls == "Summit" and parts and all(p.startswith("state:") for p in parts):
             # a summit named by its states: its leaders, when the article names exactly one for each
             heads = [leaders(ctx, positions, p) for p in sorted(parts)]
@@ -203,3 +209,12 @@ def _party(ctx: DocContext, m: Mention) -> bool:
     if m.type == "Person":
         return ctx.entity(m) is not None
     return m.type == "State" and not m.via_compound
+
+
+def _state_of(ctx: DocContext, positions: list[PositionStatement], holder: str) -> str | None:
+    for p in positions:
+        if p.holder == holder:
+            st = ctx.gaz.state_key_of(p.of)
+            if st:
+                return st
+    return None

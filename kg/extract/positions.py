@@ -30,14 +30,31 @@ class _Pos:
 
 
 def _post_of_gazetteer(ctx: DocContext, holder_key: str, title: str, canonical: str) -> tuple[str, str] | None:
+    """The gazetteer's post of this official that the title names: the same title, else the same
+    canonical post, else a longer title ending with it (長官 of 国務長官); among several, the one held
+    on the article's date."""
     gz = ctx.gaz.entries.get(holder_key)
     if not gz:
         return None
-    for p in gz.posts:
-        pt = p.get("title", "")
-        pc = ctx.gaz.post(pt).canonical if ctx.gaz.post(pt) else pt
-        if pt == title or pc == canonical or pt.endswith(title):
-            return (pc, p.get("of")) if p.get("of") else None
+    date = ctx.article.published
+
+    def held_then(p: dict) -> bool:
+        if not date:
+            return True
+        return str(p.get("from") or "0000") <= date and (not p.get("to") or date <= str(p.get("to")))
+
+    def canon(t: str) -> str:
+        post = ctx.gaz.post(t)
+        return post.canonical if post else t
+
+    tests = (lambda pt: pt == title, lambda pt: canon(pt) == canonical, lambda pt: pt.endswith(title))
+    for only_current in (True, False):  # a post held on the article's date first, any post after that
+        for test in tests:
+            hits = [p for p in gz.posts if p.get("of") and test(p.get("title", ""))
+                    and (held_then(p) or not only_current)]
+            if hits:
+                p = min(hits, key=lambda p: len(p.get("title", "")))  # the closest: 党委員長 before 国防委員会第1委員長
+                return canon(p["title"]), p["of"]
     return None
 
 
