@@ -18,7 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/kg build seeds -o out
-	$(BIN)/kg query out queries/meetings.rq --format table || true
+	$(BIN)/kg query out -f queries/meetings.rq
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
