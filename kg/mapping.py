@@ -278,12 +278,10 @@ class Mapper:
         return q
 
     def _dates(self, g: Graph, n: URIRef, start: str | None, end: str | None) -> None:
-        if start:
-            if not any(True for _ in g.objects(n, DIP.startDate)):
-                g.add((n, DIP.startDate, _date(start)))
-        if end and end != start:
-            if not any(True for _ in g.objects(n, DIP.endDate)):
-                g.add((n, DIP.endDate, _date(end)))
+        if start and not any(True for _ in g.objects(n, DIP.startDate)):
+            g.add((n, DIP.startDate, _date(start)))
+        if end and end != start and not any(True for _ in g.objects(n, DIP.endDate)):
+            g.add((n, DIP.endDate, _date(end)))
 
     def _status(self, g: Graph, n: URIRef, status: str) -> None:
         st = STATUS.get(status)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from kg.gazetteer import Gazetteer, GazEntry, load, norm
+from kg.gazetteer import GazEntry, Gazetteer, load, norm
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -246,10 +246,7 @@ class Recognizer:
         return True
 
     def _title_ends_at(self, text: str, pos: int) -> bool:
-        for t in self.g.titles_longest_first:
-            if text.endswith(t, 0, pos):
-                return True
-        return False
+        return any(text.endswith(t, 0, pos) for t in self.g.titles_longest_first)
 
     def _person_token_spans(self, doc: Doc) -> list[tuple[int, int]]:
         """Runs of tokens tagged as person names (人名) or labelled Person by GiNZA's NER."""
@@ -422,9 +419,9 @@ class Recognizer:
                 a += len(s) - len(s2)
                 if len(s2) >= 2 and not self.title_re.search(s2) and re.fullmatch(rf"[{KATA}{KANJI}]+", s2):
                     out.append(Mention(a, b, s2, "Place", source="ginza"))
-            elif label in GINZA_ORG_LABELS:
-                if len(s) >= 3 and ORG_SUFFIX.search(s) and not self.title_re.search(s) and "政権" not in s:
-                    out.append(Mention(a, b, s, "Organization", source="ginza"))
+            elif (label in GINZA_ORG_LABELS and len(s) >= 3 and ORG_SUFFIX.search(s)
+                  and not self.title_re.search(s) and "政権" not in s):
+                out.append(Mention(a, b, s, "Organization", source="ginza"))
         return out
 
     def _attach_titles(self, text: str, mentions: list[Mention]) -> None:

@@ -201,7 +201,7 @@ class Resolver:
             return False
         if re.fullmatch(rf"[{KANJI}]{{1,2}}", t):
             return True
-        return False if len(t) >= 2 else True
+        return len(t) < 2
 
     def _surname_match(self, m: Mention, pents: list[DocEntity]) -> DocEntity | None:
         s = norm(m.text)

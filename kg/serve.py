@@ -118,7 +118,7 @@ def _worker_main(conn: Connection, graph: str, engine: str) -> None:
             conn.send(("ok", store.query(text, max_rows=max_rows)))
         except KgError as exc:
             conn.send(("error", type(exc).__name__, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - an engine bug must not kill the worker silently
+        except Exception as exc:
             conn.send(("error", "QueryError", f"the query failed: {type(exc).__name__}: {exc}"))
 
 

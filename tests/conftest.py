@@ -32,4 +32,4 @@ def seed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-from neo4j_fixtures import *  # noqa: E402,F401,F403  (the Neo4j server fixture)
+from neo4j_fixtures import *  # noqa: E402, F403  (the Neo4j server fixture)

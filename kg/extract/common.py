@@ -31,10 +31,10 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
         qend = next((qb for qa, qb in ctx.rec.quotes if qa <= a < qb), len(text))
         after = after[: max(0, qend - b)]
     held = re.match(ctx.lex.get("held_attached", r"^(?!x)x"), after)
-    if held and not any(w in after[:12] for w in cues.get("cancelled", [])):
-        # a te-form (会談し、) carries no tense of its own: the sentence's last predicate decides
-        if not re.fullmatch(r"し?[、,]", held.group(0)) or _past_sentence(sent):
-            return "held"
+    # a te-form (会談し、) carries no tense of its own: the sentence's last predicate decides
+    if (held and not any(w in after[:12] for w in cues.get("cancelled", []))
+            and (not re.fullmatch(r"し?[、,]", held.group(0)) or _past_sentence(sent))):
+        return "held"
     if re.match(r"^が[^。「」]{0,30}?(?:行われ|開かれ)(?:た|ました)", after):
         return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました
     for status in ("cancelled", "possible", "planned"):
@@ -108,7 +108,7 @@ def date_near(ctx: DocContext, sent: Sentence, a: int, b: int,
         return d.value, d.end_value
     if re.search(r"(午前|午後|同日|今夜|夜)", text[sent.start:b]):
         # the discourse date: the last full date written before this sentence
-        prev = [d for s in range(0, sent.idx) for d in ctx.dates.get(s, [])
+        prev = [d for s in range(sent.idx) for d in ctx.dates.get(s, [])
                 if d.value and len(d.value) == 10 and not ctx.rec.in_quote(d.start)]
         if prev:
             return prev[-1].value, prev[-1].end_value

@@ -41,7 +41,7 @@ def _triggers(ctx: DocContext) -> list[tuple[int, int, str, str]]:
         for m in re.finditer(re.escape(w["word"]), text):
             if m.start() in taken:
                 continue
-            if any(text.startswith(x, m.start() - k) for x in excl for k in range(0, len(x))
+            if any(text.startswith(x, m.start() - k) for x in excl for k in range(len(x))
                    if text.startswith(x, m.start() - k) and m.start() - k >= 0 and
                    m.start() - k + len(x) >= m.end()):
                 continue

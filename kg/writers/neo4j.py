@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import neo4j
-from neo4j import GraphDatabase, ManagedTransaction
-from neo4j import exceptions as nex
 from rdflib import Dataset, Graph
 
+import neo4j
 from kg.errors import IngestError, Neo4jError
 from kg.projection import (
     NodeRow,
@@ -35,6 +33,8 @@ from kg.projection import (
     default_rule,
     project,
 )
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j import exceptions as nex
 
 SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 _KEY_CYPHER = "type(r) + '\u241f' + startNode(r).iri + '\u241f' + endNode(r).iri + '\u241f' + coalesce(r.iri, '')"
@@ -140,7 +140,7 @@ def connect(config: Neo4jConfig) -> neo4j.Driver:
     try:
         driver.verify_connectivity()
         driver.execute_query("RETURN 1", database_=config.database)
-    except Exception as exc:  # noqa: BLE001 - every driver failure becomes one clear Neo4jError
+    except Exception as exc:
         driver.close()
         raise _connection_error(exc, config) from None
     return driver
@@ -383,7 +383,7 @@ def load_projection(
             bar.close()
     except Neo4jError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every driver failure becomes one clear Neo4jError
+    except Exception as exc:
         err = _connection_error(exc, config)
         raise Neo4jError(
             f"{err} -- the load stopped after {done} of {len(batches)} batch(es); every committed batch holds "
@@ -449,7 +449,7 @@ def read_graph(path: Path) -> Graph:
                 g.add((s, p, o))
             return g
         return Graph().parse(path, format=fmt)
-    except Exception as exc:  # noqa: BLE001 - rdflib parsers raise many exception types
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IngestError(f"{path}: not valid {fmt}: {first}") from None
 

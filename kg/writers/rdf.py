@@ -17,7 +17,6 @@ from rdflib import Dataset, Graph
 from kg.errors import WriteError
 from kg.namespaces import bind_prefixes
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
