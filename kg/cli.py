@@ -7,6 +7,7 @@ one-line error on stderr and its exit code (2 for bad input, config or connectio
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -29,6 +30,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KgError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted; outputs written before are unchanged (run the command again)", err=True)
+            sys.exit(130)
 
     return wrapper
 
@@ -43,6 +47,12 @@ def main() -> None:
       kg build seeds -o out
       kg query out 'SELECT ?p ?title WHERE { ?p dip:holds/dip:title ?title }'
     """
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a command the way Ctrl-C does: cleanup runs, outputs stay whole."""
+    raise KeyboardInterrupt
 
 
 # --- build / validate commands ---
@@ -57,6 +67,10 @@ def main() -> None:
 @click.option("--base", default="https://w3id.org/dipkg/id/", show_default=True,
               help="base IRI of instance nodes")
 @click.option("--strict", is_flag=True, help="stop at the first unreadable input instead of skipping it")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="worker processes for parsing [default: one per core]")
+@click.option("--no-cache", is_flag=True,
+              help="parse every article again instead of reusing OUTDIR/.kg-cache for unchanged ones")
 @click.option("--neo4j", "to_neo4j", is_flag=True, help="also load the graph into Neo4j (see kg load for the options)")
 @click.option("--uri", envvar="NEO4J_URI", help="with --neo4j: Bolt URI [env NEO4J_URI]")
 @click.option("--user", envvar="NEO4J_USER", help="with --neo4j: user [env NEO4J_USER]")
@@ -65,20 +79,24 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar and no summary")
 @handle_errors
 def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path | None, base: str, strict: bool,
-                  to_neo4j: bool, uri: str | None, user: str | None, password: str | None,
+                  jobs: int | None, no_cache: bool, to_neo4j: bool, uri: str | None, user: str | None, password: str | None,
                   database: str | None, quiet: bool) -> None:
     """Build the knowledge graph from articles.
 
     INPUTS are .txt articles (with optional NAME.meta.json sidecars holding "published" and
     "url"), folders of them, or .jsonl corpora (one article per line: id, text, optional
     published, url, lang). Unreadable inputs are skipped and listed in OUTDIR/skipped.json
-    (exit 2 unless --strict stops at the first). If the graph does not conform to the shapes,
+    (exit 2; --strict stops at the first instead). If the graph does not conform to the shapes,
     the conforming part is still written, validation.ttl says why, and the exit code is 1.
+
+    Articles are parsed by -j worker processes. A rebuild into the same OUTDIR parses only new or
+    changed articles (OUTDIR/.kg-cache) and gives the graph a build from scratch gives. The same
+    meeting or visit reported by several articles becomes one event with several sources.
 
     \b
     Examples:
       kg build seeds -o out
-      kg build corpus.jsonl more/ -o out --neo4j
+      kg build corpus.jsonl more/ -o out -j 2 --neo4j
       kg build --statements other-extractor.jsonl -o out
     """
     from kg.pipeline import build
@@ -86,7 +104,8 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
     if not inputs and statements_file is None:
         raise click.UsageError("give at least one INPUT (file or folder), or --statements FILE")
     result = build(list(inputs), outdir, statements_file=statements_file, base=base,
-                   progress=not quiet and sys.stderr.isatty(), keep_going=not strict)
+                   progress=not quiet and sys.stderr.isatty(), keep_going=not strict, jobs=jobs,
+                   use_cache=not no_cache)
     if not quiet:
         click.echo(result.summary())
         if not result.conforms:

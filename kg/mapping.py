@@ -7,6 +7,7 @@ the Turtle serialisation (sorted by rdflib) is byte-identical. No blank nodes ar
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -17,6 +18,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
 from kg.errors import MappingError
+from kg.events import EventCluster
 from kg.namespaces import DIP, OA, PROV, SCHEMA, WD, bind_prefixes
 from kg.records import (
     Article,
@@ -98,15 +100,14 @@ class Mapper:
     def position_iri(self, s: PositionStatement) -> URIRef:
         return URIRef(f"{self.base}position/{_h(s.holder, s.post, s.of)}")
 
-    def meeting_iri(self, s: MeetingStatement) -> URIRef:
-        # with a full date the event is identified across articles; without one, only within its article
-        key = (sorted(s.participants), s.event_class, s.start) if s.start and len(s.start) == 10 else (
-            sorted(s.participants), s.event_class, s.start, s.doc_id)
+    def meeting_iri(self, s: MeetingStatement, cluster: EventCluster | None = None) -> URIRef:
+        # one article's event is identified within that article; an event several articles report
+        # (kg.events) by its participants and agreed date
+        key = cluster.key if cluster is not None else (sorted(s.participants), s.event_class, s.start, s.doc_id)
         return URIRef(f"{self.base}meeting/{_h(*key)}")
 
-    def visit_iri(self, s: VisitStatement) -> URIRef:
-        key = (s.visitor, s.destination, s.location, s.start) if s.start and len(s.start) == 10 else (
-            s.visitor, s.destination, s.location, s.start, s.doc_id)
+    def visit_iri(self, s: VisitStatement, cluster: EventCluster | None = None) -> URIRef:
+        key = cluster.key if cluster is not None else (s.visitor, s.destination, s.location, s.start, s.doc_id)
         return URIRef(f"{self.base}visit/{_h(*key)}")
 
     def quote_iri(self, s: QuoteStatement) -> URIRef:
@@ -114,15 +115,17 @@ class Mapper:
         return URIRef(f"{self.base}quote/{_h(s.doc_id, s.text, ev.start if ev else '', s.speaker)}")
 
     # -- mapping --------------------------------------------------------------------------
-    def add_document(self, g: Graph, ds: DocumentStatements) -> None:
-        """Add one document's entities and statements to ``g``."""
+    def add_document(self, g: Graph, ds: DocumentStatements,
+                     clusters: dict[tuple[str, int], EventCluster] | None = None) -> None:
+        """Add one document's entities and statements to ``g``; ``clusters`` (from kg.events) makes the
+        reports of one event in several articles one node."""
         art = ds.article
         doc = self.doc_iri(art.doc_id)
         self._document(g, art, doc)
         for e in ds.entities:
             self.add_entity(g, e, doc)
-        for s in ds.statements:
-            self.add_statement(g, s, doc)
+        for i, s in enumerate(ds.statements):
+            self.add_statement(g, s, doc, (clusters or {}).get((art.doc_id, i)))
 
     def _document(self, g: Graph, art: Article, doc: URIRef) -> None:
         g.add((doc, RDF.type, DIP.Document))
@@ -168,7 +171,7 @@ class Mapper:
             g.add((n, DIP.locatedIn, self.entity_iri(e.located_in)))
         g.add((n, DIP.mentionedIn, doc))
 
-    def add_statement(self, g: Graph, s: Statement, doc: URIRef) -> URIRef:
+    def add_statement(self, g: Graph, s: Statement, doc: URIRef, cluster: EventCluster | None = None) -> URIRef:
         if not s.evidence:
             raise MappingError(f"a {s.kind} statement has no evidence; a fact without evidence cannot enter the graph")
         if isinstance(s, EntityRecord):
@@ -176,10 +179,20 @@ class Mapper:
             return self.entity_iri(s.key)
         if isinstance(s, PositionStatement):
             node = self._position(g, s)
-        elif isinstance(s, MeetingStatement):
-            node = self._meeting(g, s)
-        elif isinstance(s, VisitStatement):
-            node = self._visit(g, s)
+        elif isinstance(s, MeetingStatement | VisitStatement):
+            reported = {}
+            if cluster is not None:
+                reported = {k: v for k, v in (("start", s.start), ("end", s.end), ("status", s.status))
+                            if v and v != getattr(cluster, k)}
+                s = dataclasses.replace(
+                    s, start=cluster.start, end=cluster.end, location=cluster.location, status=cluster.status,
+                    **({"event_class": cluster.event_class} if isinstance(s, MeetingStatement) and cluster.event_class
+                       else {}))
+            node = (self._meeting(g, s, cluster) if isinstance(s, MeetingStatement) else self._visit(g, s, cluster))
+            g.add((node, PROV.wasDerivedFrom, doc))
+            for ev in s.evidence:
+                self._evidence(g, node, ev, reported)
+            return node
         elif isinstance(s, QuoteStatement):
             node = self._quote(g, s)
         else:  # pragma: no cover - the union is closed
@@ -226,13 +239,13 @@ class Mapper:
         n = self.entity_iri(key)
         return next((str(o) for o in g.objects(n, RDFS.label)), key.split(":", 1)[1])
 
-    def _meeting(self, g: Graph, s: MeetingStatement) -> URIRef:
+    def _meeting(self, g: Graph, s: MeetingStatement, cluster: EventCluster | None = None) -> URIRef:
         cls = EVENT_CLASS.get(s.event_class)
         if cls is None:
             raise MappingError(f"meeting: unknown class {s.event_class!r} (Meeting, Summit or PhoneCall)")
         if len(set(s.participants)) < 2:
             raise MappingError(f"meeting {s.kind_word!r}: needs at least two participants, got {list(s.participants)}")
-        m = self.meeting_iri(s)
+        m = self.meeting_iri(s, cluster)
         g.add((m, RDF.type, cls))
         parts = [self._ensure(g, k, "Person") for k in sorted(s.participants)]
         for p in parts:
@@ -247,8 +260,8 @@ class Mapper:
         self._status(g, m, s.status)
         return m
 
-    def _visit(self, g: Graph, s: VisitStatement) -> URIRef:
-        v = self.visit_iri(s)
+    def _visit(self, g: Graph, s: VisitStatement, cluster: EventCluster | None = None) -> URIRef:
+        v = self.visit_iri(s, cluster)
         g.add((v, RDF.type, DIP.Visit))
         g.add((v, DIP.visitor, self._ensure(g, s.visitor, "Person")))
         dest_key = s.destination or s.location
@@ -294,7 +307,7 @@ class Mapper:
                 g.remove((n, DIP.status, old))
             g.add((n, DIP.status, st))
 
-    def _evidence(self, g: Graph, body: URIRef, ev: Evidence) -> None:
+    def _evidence(self, g: Graph, body: URIRef, ev: Evidence, reported: dict[str, str] | None = None) -> None:
         a = URIRef(f"{self.base}evidence/{_h(body, ev.doc_id, ev.start, ev.end, ev.rule)}")
         target, pos, quote_sel = URIRef(f"{a}#target"), URIRef(f"{a}#pos"), URIRef(f"{a}#quote")
         g.add((a, RDF.type, OA.Annotation))
@@ -304,6 +317,13 @@ class Mapper:
         g.add((a, DIP.confidence, Literal(f"{ev.confidence:.2f}", datatype=XSD.decimal)))
         if ev.extractor_version:
             g.add((a, DIP.extractorVersion, Literal(ev.extractor_version)))
+        for k, v in (reported or {}).items():  # what this source said, where the event keeps another value
+            if k == "start":
+                g.add((a, DIP.reportedStartDate, _date(v)))
+            elif k == "end":
+                g.add((a, DIP.reportedEndDate, _date(v)))
+            elif k == "status":
+                g.add((a, DIP.reportedStatus, Literal(v)))
         g.add((target, RDF.type, OA.SpecificResource))
         g.add((target, OA.hasSource, self.doc_iri(ev.doc_id)))
         g.add((target, OA.hasSelector, pos))

@@ -60,6 +60,9 @@ class DIP(DefinedNamespace):
     extractorVersion: URIRef  # extractor version
     isoCode: URIRef  # ISO code
     kind: URIRef  # kind
+    reportedEndDate: URIRef  # reported end date
+    reportedStartDate: URIRef  # reported start date
+    reportedStatus: URIRef  # reported status
     rule: URIRef  # rule
     sha256: URIRef  # SHA-256
     speakerDescription: URIRef  # speaker description

@@ -7,8 +7,13 @@ computed: an interrupted or failed build never leaves a half-written file.
 
 from __future__ import annotations
 
+import collections
+import hashlib
+import itertools
 import json
+import os
 import shutil
+import signal
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -62,21 +67,62 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
-                     batch_size: int = 8) -> Iterator[DocumentStatements]:
-    """Parse articles with GiNZA in batches and extract their statements, in input order."""
+def _worker_init() -> None:
+    from kg.nlp import load_model
+
+    load_model()
+
+
+def _extract_batch(batch: list[Article]) -> list[DocumentStatements]:
+    """Parse and extract a batch of articles in this process."""
     from kg.extract import extract_document
     from kg.nlp import parse_many
 
-    arts_iter = iter(articles)
-    while True:
-        batch = [a for _, a in zip(range(batch_size), arts_iter, strict=False)]
-        if not batch:
-            return
-        for art, doc in zip(batch, parse_many([a.text for a in batch], batch_size=batch_size), strict=True):
-            yield extract_document(art, doc)
-            if progress:
-                progress(1)
+    return [extract_document(a, d) for a, d in zip(batch, parse_many([a.text for a in batch]), strict=True)]
+
+
+def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
+                     batch_size: int = 4, jobs: int = 1) -> Iterator[DocumentStatements]:
+    """Parse articles with GiNZA and extract their statements, in input order.
+
+    With ``jobs`` > 1 the work is spread over that many worker processes, each loading the model
+    once; at most a few batches per worker are in flight, so memory stays bounded however long
+    the input is (parsed Docs never leave the worker).
+    """
+    it = iter(articles)
+
+    def batches() -> Iterator[list[Article]]:
+        while True:
+            b = list(itertools.islice(it, batch_size))
+            if not b:
+                return
+            yield b
+
+    if jobs <= 1:
+        for b in batches():
+            for ds in _extract_batch(b):
+                yield ds
+                if progress:
+                    progress(1)
+        return
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init) as pool:
+        pending: collections.deque[cf.Future[list[DocumentStatements]]] = collections.deque()
+        source = batches()
+        for b in itertools.islice(source, jobs * 3):
+            pending.append(pool.submit(_extract_batch, b))
+        while pending:
+            done = pending.popleft().result()
+            nxt = next(source, None)
+            if nxt is not None:
+                pending.append(pool.submit(_extract_batch, nxt))
+            for ds in done:
+                yield ds
+                if progress:
+                    progress(1)
 
 
 def read_statements(path: Path) -> list[DocumentStatements]:
@@ -137,15 +183,18 @@ def statements_jsonl(docs: Iterable[DocumentStatements]) -> str:
 
 def to_rdf(docs: list[DocumentStatements], base: str = DEFAULT_BASE) -> tuple[Graph, Dataset]:
     """The union graph and the dataset with one named graph per document."""
+    from kg.events import cluster_events
+
     mapper = Mapper(base)
+    clusters = cluster_events(docs)
     g = Graph()
     ds = Dataset()
     bind_prefixes(g)
     bind_prefixes(ds)
     for d in docs:
         try:
-            mapper.add_document(g, d)
-            mapper.add_document(ds.graph(mapper.doc_iri(d.article.doc_id)), d)
+            mapper.add_document(g, d, clusters)
+            mapper.add_document(ds.graph(mapper.doc_iri(d.article.doc_id)), d, clusters)
         except MappingError as exc:
             raise MappingError(f"document {d.article.doc_id}: {exc}") from exc
     return g, ds
@@ -172,12 +221,82 @@ def _drop_nonconforming(g: Graph, ds: Dataset, focus: set[str]) -> list[str]:
     return removed
 
 
+CACHE_DIR = ".kg-cache"
+
+
+def extractor_fingerprint() -> str:
+    """A hash of everything extraction depends on (code and data), so a cached result is reused only
+    while both are unchanged."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        root = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        files = sorted([*root.glob("extract/*.py"), *root.glob("data/*.json"),
+                        *(root / n for n in ("recognize.py", "resolve.py", "gazetteer.py", "nlp.py", "records.py"))])
+        for f in files:
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+        try:
+            from importlib.metadata import version
+
+            h.update(version("ja-ginza").encode())
+        except Exception:  # the model version only sharpens the key
+            pass
+        _FINGERPRINT = h.hexdigest()
+    return _FINGERPRINT
+
+
+_FINGERPRINT: str | None = None
+
+
+def cache_key(art: Article) -> str:
+    h = hashlib.sha256(extractor_fingerprint().encode())
+    h.update(json.dumps([art.doc_id, art.text, art.published, art.url, list(art.urls), art.title, art.lang],
+                        ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
+
+
+class StatementCache:
+    """Extracted statements per article in OUTDIR/.kg-cache, keyed by content and extractor version."""
+
+    def __init__(self, outdir: Path) -> None:
+        self.dir = outdir / CACHE_DIR
+
+    def get(self, key: str) -> DocumentStatements | None:
+        f = self.dir / f"{key}.jsonl"
+        if not f.exists():
+            return None
+        try:
+            docs = read_statements(f)
+        except KgError:
+            return None  # a damaged entry is re-extracted
+        return docs[0] if len(docs) == 1 else None
+
+    def put(self, key: str, ds: DocumentStatements) -> None:
+        atomic_write_text(self.dir / f"{key}.jsonl", statements_jsonl([ds]))
+
+    def prune(self, keep: set[str]) -> None:
+        if not self.dir.is_dir():
+            return
+        for f in self.dir.glob("*.jsonl"):
+            if f.stem not in keep:
+                f.unlink(missing_ok=True)
+
+
 def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = None, base: str = DEFAULT_BASE,
-          progress: bool = False, keep_going: bool = True, validate: bool = True) -> BuildResult:
-    """Build OUTDIR from articles (or from a statements file). Raises KgError on bad input."""
+          progress: bool = False, keep_going: bool = True, validate: bool = True, jobs: int | None = 1,
+          use_cache: bool = True) -> BuildResult:
+    """Build OUTDIR from articles (or from a statements file). Raises KgError on bad input.
+
+    ``jobs``: worker processes for parsing (None: one per core). With ``use_cache``, articles whose
+    text and metadata (and the extractor) are unchanged since the last build into OUTDIR are not
+    parsed again; the result is the graph a build from scratch gives.
+    """
     from kg.validate import summarize, validate_graph
 
     skipped: list[SkippedInput] = []
+    cache = StatementCache(outdir) if use_cache and statements_file is None else None
+    keys: dict[str, str] = {}
     if statements_file is not None:
         docs = read_statements(statements_file)
     else:
@@ -185,18 +304,33 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
             raise IngestError("no input: give article files, folders or .jsonl corpora")
         articles = list(read_articles(inputs, skipped if keep_going else None, exclude=outdir))
         if not articles:
-            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no .txt or .jsonl files found"
+            reasons = "; ".join(s.reason for s in skipped) or "no .txt or .jsonl files found"
             raise IngestError(f"no readable article in the input ({reasons})")
+        cached: dict[str, DocumentStatements] = {}
+        if cache is not None:
+            for a in articles:
+                keys[a.doc_id] = cache_key(a)
+                hit = cache.get(keys[a.doc_id])
+                if hit is not None and hit.article.doc_id == a.doc_id:
+                    # the statements are reused; the article's record (where it was read) is today's
+                    cached[a.doc_id] = DocumentStatements(a, hit.entities, hit.statements)
+        todo = [a for a in articles if a.doc_id not in cached]
+        n_jobs = max(1, min(jobs or os.cpu_count() or 1, max(1, len(todo) // 2)))
         bar = None
-        if progress and len(articles) > 3:
+        if progress and len(todo) > 3:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(articles), unit="article", desc="extracting")
+            bar = tqdm(total=len(todo), unit="article", desc="extracting")
+        fresh: dict[str, DocumentStatements] = {}
         try:
-            docs = list(extract_articles(articles, bar.update if bar else None))
+            for ds in extract_articles(todo, bar.update if bar else None, jobs=n_jobs):
+                fresh[ds.article.doc_id] = ds
+                if cache is not None:
+                    cache.put(keys[ds.article.doc_id], ds)
         finally:
             if bar:
                 bar.close()
+        docs = [cached.get(a.doc_id) or fresh[a.doc_id] for a in articles]
     g, ds = to_rdf(docs, base)
     conforms, violations, summary_text, removed = True, 0, "", []
     report = Graph()
@@ -217,6 +351,8 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
         "validation.ttl": turtle_bytes(report),
     }
     write_outputs(outdir, outputs, skipped)
+    if cache is not None:
+        cache.prune(set(keys.values()))
     counts: Counter[str] = Counter()
     for _, cls in g.subject_objects(RDF.type):
         if str(cls).startswith(str(DIP)):
@@ -238,11 +374,28 @@ def write_outputs(outdir: Path, outputs: dict[str, bytes], skipped: list[Skipped
         if skipped:
             atomic_write_text(staging / "skipped.json", json.dumps(
                 [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False, indent=1) + "\n")
-        for name in outputs:
-            (staging / name).replace(outdir / name)
-        if skipped:
-            (staging / "skipped.json").replace(outdir / "skipped.json")
-        elif (outdir / "skipped.json").exists():
-            (outdir / "skipped.json").unlink()
+        # the outputs move in together: SIGINT/SIGTERM wait until every file is in place
+        blocked = _block_signals()
+        try:
+            for name in outputs:
+                (staging / name).replace(outdir / name)
+            if skipped:
+                (staging / "skipped.json").replace(outdir / "skipped.json")
+            elif (outdir / "skipped.json").exists():
+                (outdir / "skipped.json").unlink()
+        finally:
+            _restore_signals(blocked)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _block_signals() -> set[signal.Signals] | None:
+    try:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _restore_signals(old: set[signal.Signals] | None) -> None:
+    if old is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -1,0 +1,161 @@
+"""Corpus builds: incremental rebuilds, worker processes, one event reported by several articles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+
+from kg.events import cluster_events, date_range
+from kg.namespaces import DIP, OA, PROV
+from kg.pipeline import build
+from kg.records import Article, DocumentStatements, Evidence, MeetingStatement, VisitStatement
+
+pytestmark = pytest.mark.slow
+
+# Two reports of the Kono–Wang Yi talks in Beijing, one later article with a different day,
+# and an unrelated article.
+R1 = {"id": "r1", "published": "2018-01-29",
+      "text": "河野太郎外相は28日、北京で中国の王毅外相と会談した。両外相は関係改善の流れを確認した。"}
+R2 = {"id": "r2", "published": "2018-01-28",
+      "text": "中国の王毅外相は28日、北京を訪問した日本の河野太郎外相と会談し、関係改善で一致した。"}
+R3 = {"id": "r3", "published": "2018-01-30",
+      "text": "河野太郎外相は29日、北京で中国の王毅外相と会談したと外務省が発表した。"}
+OTHER = {"id": "o1", "published": "2018-06-01",
+         "text": "ロシアのラブロフ外相は31日、北朝鮮の首都ピョンヤンに到着し、リ・ヨンホ外相と会談しました。"}
+
+
+def write_corpus(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    return {n: (out / n).read_bytes() for n in ("graph.ttl", "graph.trig", "graph.jsonld", "statements.jsonl")}
+
+
+def test_incremental_build_equals_a_build_from_scratch(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    inc = tmp_path / "inc"
+    # first build, then grow the corpus, edit an article, remove one: each time compare with scratch
+    steps = [
+        [R1, OTHER],
+        [R1, OTHER, R2],  # grown
+        [R1, {**OTHER, "text": OTHER["text"].replace("31日", "30日")}, R2],  # edited
+        [R2, {**OTHER, "text": OTHER["text"].replace("31日", "30日")}],  # removed r1
+    ]
+    for i, rows in enumerate(steps):
+        write_corpus(corpus, rows)
+        build([corpus], inc)
+        scratch = tmp_path / f"scratch{i}"
+        build([corpus], scratch, use_cache=False)
+        assert outputs(inc) == outputs(scratch), f"step {i}"
+        cached = sorted((inc / ".kg-cache").glob("*.jsonl"))
+        assert len(cached) == len(rows), "one cache entry per article, stale ones dropped"
+    g = Graph().parse(inc / "graph.ttl")
+    docs = {str(d) for d in g.subjects(PROV.wasDerivedFrom, None)} and {
+        str(o) for o in g.objects(None, PROV.wasDerivedFrom)}
+    assert not any(d.endswith("/doc/r1") for d in docs), "a removed article contributes nothing"
+
+
+def test_unchanged_articles_are_not_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = write_corpus(tmp_path / "c.jsonl", [R1, OTHER])
+    out = tmp_path / "out"
+    build([corpus], out)
+    parsed: list[str] = []
+    import kg.pipeline as pipeline
+
+    real = pipeline._extract_batch
+
+    def spy(batch: list[Article]) -> list[DocumentStatements]:
+        parsed.extend(a.doc_id for a in batch)
+        return real(batch)
+
+    monkeypatch.setattr(pipeline, "_extract_batch", spy)
+    write_corpus(corpus, [R1, OTHER, R2])
+    build([corpus], out, jobs=1)
+    assert parsed == ["r2"]
+
+
+def test_two_workers_give_the_same_graph_as_one(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c.jsonl", [R1, R2, R3, OTHER])
+    one, two = tmp_path / "one", tmp_path / "two"
+    build([corpus], one, jobs=1, use_cache=False)
+    build([corpus], two, jobs=2, use_cache=False)
+    assert outputs(one) == outputs(two)
+
+
+def test_one_meeting_reported_by_two_articles_is_one_node_with_two_sources(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c.jsonl", [R1, R2, OTHER])
+    out = tmp_path / "out"
+    result = build([corpus], out)
+    assert result.conforms
+    g = Graph().parse(out / "graph.ttl")
+    kono_wang = [m for m in g.subjects(DIP.participant, URIRef("https://w3id.org/dipkg/id/person/王毅"))
+                 if (m, DIP.participant, URIRef("https://w3id.org/dipkg/id/person/河野")) in g]
+    assert len(set(kono_wang)) == 1
+    m = kono_wang[0]
+    sources = {str(d).rsplit("/", 1)[-1] for d in g.objects(m, PROV.wasDerivedFrom)}
+    assert sources == {"r1", "r2"}
+    assert str(g.value(m, DIP.startDate)) == "2018-01-28"
+    # each article adds evidence
+    assert len(list(g.subjects(OA.hasBody, m))) >= 2
+
+
+def test_conflicting_dates_are_kept_with_their_sources() -> None:
+    ev = Evidence("r3", 0, 10, "河野太郎外相は29日、…", "meeting.comitative", 0.8)
+    a = MeetingStatement(("person:河野", "person:王毅"), start="2018-01-28", end="2018-01-29", doc_id="r1",
+                         evidence=(Evidence("r1", 0, 10, "…", "meeting.comitative", 0.8),))
+    b = MeetingStatement(("person:河野", "person:王毅"), start="2018-01-29", doc_id="r3", evidence=(ev,))
+    docs = [DocumentStatements(Article("r1", ""), (), (a,)), DocumentStatements(Article("r3", ""), (), (b,))]
+    clusters = cluster_events(docs)
+    assert clusters[("r1", 0)] is clusters[("r3", 0)]
+    cl = clusters[("r1", 0)]
+    assert (cl.start, cl.end, cl.documents) == ("2018-01-28", "2018-01-29", ("r1", "r3"))
+    from kg.mapping import Mapper
+    from kg.namespaces import bind_prefixes
+
+    g = bind_prefixes(Graph())
+    mapper = Mapper()
+    for d in docs:
+        mapper.add_document(g, d, clusters)
+    reported = {str(v) for v in g.objects(None, DIP.reportedStartDate)}
+    assert reported == {"2018-01-29"}, "the report that said the 29th keeps its date on its evidence"
+    assert len(set(g.subjects(DIP.participant, None))) == 1
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "merged"),
+    [
+        # same participants, overlapping dates: one event
+        (MeetingStatement(("p:a", "p:b"), start="2019-02"), MeetingStatement(("p:b", "p:a"), start="2019-02-27"), True),
+        # no date on one side: not the same occasion as far as the text says
+        (MeetingStatement(("p:a", "p:b")), MeetingStatement(("p:a", "p:b"), start="2019-02-27"), False),
+        # a phone call is not the talks in person
+        (MeetingStatement(("p:a", "p:b"), event_class="PhoneCall", start="2019-02-27"),
+         MeetingStatement(("p:a", "p:b"), start="2019-02-27"), False),
+        # different places
+        (MeetingStatement(("p:a", "p:b"), start="2019-02-27", location="place:ハノイ"),
+         MeetingStatement(("p:a", "p:b"), start="2019-02-27", location="place:北京"), False),
+        # days apart
+        (MeetingStatement(("p:a", "p:b"), start="2019-02-27"), MeetingStatement(("p:a", "p:b"), start="2019-06-30"),
+         False),
+        (VisitStatement("p:a", "state:KP", start="2018-05-31"), VisitStatement("p:a", "state:KP", start="2018-05"), True),
+        (VisitStatement("p:a", "state:KP", start="2018-05-31"), VisitStatement("p:a", "state:CN", start="2018-05-31"),
+         False),
+    ],
+)
+def test_when_two_reports_are_one_event(a: MeetingStatement | VisitStatement,
+                                        b: MeetingStatement | VisitStatement, merged: bool) -> None:
+    docs = [DocumentStatements(Article("d1", ""), (), (a,)), DocumentStatements(Article("d2", ""), (), (b,))]
+    clusters = cluster_events(docs)
+    assert (("d1", 0) in clusters and clusters.get(("d1", 0)) is clusters.get(("d2", 0))) == merged
+
+
+def test_partial_dates_cover_their_month_and_year() -> None:
+    assert [d.isoformat() for d in date_range("2019-02")] == ["2019-02-01", "2019-02-28"]
+    assert [d.isoformat() for d in date_range("2020")] == ["2020-01-01", "2020-12-31"]
+    assert date_range("2018-05-31")[0] == date_range("2018-05-31")[1]
+    assert date_range(None) is None
