@@ -92,6 +92,29 @@ def test_sample_counts_match_the_turtle(neo4j_db: Neo4jConfig) -> None:
                         "MADE_VISIT": 2, "PART_OF_EVENT": 1}
 
 
+@pytest.mark.slow
+def test_seed_counts_match_the_turtle(neo4j_db: Neo4jConfig, seed_build: Path) -> None:
+    """The real build of seeds/: Neo4j holds as many nodes and relationships as the Turtle says."""
+    g = read_graph(seed_build / "graph.ttl")
+    exp_nodes, exp_rels = expected_counts(g)
+    assert exp_nodes > 30 and exp_rels > 100
+    load_graph(g, neo4j_db)
+    assert counts(neo4j_db) == (exp_nodes, exp_rels)
+    # per label: each node carries its class and the class's dip: superclasses
+    supers = {"Official": ["Person"], "Summit": ["Meeting"], "PhoneCall": ["Meeting"]}
+    want: dict[str, int] = {}
+    for (c,) in g.query(PREFIXES + "SELECT ?c WHERE { ?s a ?c . FILTER(STRSTARTS(STR(?c), STR(dip:)) "
+                                   "&& ?c NOT IN (dip:Position)) }"):
+        for label in [str(c).rsplit("#", 1)[1], *supers.get(str(c).rsplit("#", 1)[1], [])]:
+            want[label] = want.get(label, 0) + 1
+    got = {r["l"]: r["c"] for r in run(neo4j_db, "MATCH (n) UNWIND labels(n) AS l RETURN l, count(*) AS c")}
+    assert got == want
+    # loading the seed again changes nothing
+    before = snapshot(neo4j_db)
+    load_graph(g, neo4j_db)
+    assert snapshot(neo4j_db) == before
+
+
 def test_shapes_labels_properties_and_directions(neo4j_db: Neo4jConfig) -> None:
     load_graph(read_graph(SAMPLE), neo4j_db)
     pompeo = run(neo4j_db, "MATCH (p {iri: $iri}) RETURN labels(p) AS l, p AS p", iri=str(ID["person/Q473239"]))[0]
