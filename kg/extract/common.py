@@ -48,8 +48,8 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
         for w in cues.get(status, []):
             if len(w) >= 2 and w in before and w not in ("調整", "向け"):
                 return status
-    if any(w in before for w in ctx.lex.get("held_before", [])):
-        return "held"
+    if any(w in clause.rsplit("、", 1)[-1] for w in ctx.lex.get("held_before", [])):
+        return "held"  # 直近の…との会談
     if re.match(r"(?:し|する|して)", text[b: b + 2]) and _past_sentence(sent):
         return "held"
     return "planned"
@@ -136,6 +136,15 @@ def leaders(ctx: DocContext, positions: list[PositionStatement], state_key: str,
         if ok:
             out.add(p.holder)
     return out
+
+
+def plausible_date(ctx: DocContext, status: str, start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    """A planned or possible event does not start before the article was written: such a date belongs
+    to the statement about the event (トランプ大統領は8日、…首脳会談に応じる考えを示した), not to it."""
+    pub = ctx.article.published
+    if start and pub and status in ("planned", "possible") and start < pub[: len(start)]:
+        return None, None
+    return start, end
 
 
 def merge_status(a: str, b: str) -> str:

@@ -13,7 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kg.extract.common import date_near, dates_compatible, leaders, merge_status, place_near, status_near
+from kg.extract.common import (
+    date_near,
+    dates_compatible,
+    leaders,
+    merge_status,
+    place_near,
+    plausible_date,
+    status_near,
+)
 from kg.extract.context import DocContext
 from kg.recognize import Mention
 from kg.records import Evidence, MeetingStatement, PositionStatement
@@ -45,6 +53,9 @@ def _triggers(ctx: DocContext) -> list[tuple[int, int, str, str]]:
                    if text.startswith(x, m.start() - k) and m.start() - k >= 0 and
                    m.start() - k + len(x) >= m.end()):
                 continue
+            if w.get("after") and not text.endswith(w["after"], 0, m.start()) and not text.endswith(
+                    w["after"] + "も", 0, m.start()):
+                continue  # 会う and its forms are a meeting only with a partner: Bと会った
             taken.update(range(m.start(), m.end()))
             out.append((m.start(), m.end(), w["word"], w["class"]))
     return sorted(out)
@@ -152,8 +163,9 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                 rule = "meeting.pair"
         if cls == "Meeting" and word == "首脳会談":
             cls = "Summit"
-        if cls == "Meeting" and re.search(r"電話(?:で|による|を通じて|で[のの]?)?$", ctx.text[max(sent.start, a - 6): a]):
-            cls = "PhoneCall"  # 電話で会談
+        if cls == "Meeting" and any(ctx.text.endswith(p, sent.start, a) or ctx.text.endswith(p + "の", sent.start, a)
+                                    for p in ctx.lex.get("phone_prefixes", [])):
+            cls = "PhoneCall"  # 電話で会談, オンラインで会談
         if cls == "Meeting" and len(parts) >= 2 and all(
                 p.startswith("person:") and leaders(ctx, positions, _state_of(ctx, positions, p) or "", None)
                 >= {p} for p in parts):
@@ -172,6 +184,7 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
         start, end = date_near(ctx, sent, a, b, (prv, nxt))
         place = place_near(ctx, sent, a, b)
         status = status_near(ctx, sent, a, b, nxt)
+        start, end = plausible_date(ctx, status, start, end)
         ev = ctx.evidence(sent, rule, 0.8 if "compound" in rule or rule == "meeting.comitative" else 0.65)
         fparts = frozenset(parts)
         prev_parts_in_sent[sent.idx] = fparts
@@ -193,7 +206,8 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                     mt.evidence.append(ev)
                 break
         else:
-            meetings.append(_Meeting(fparts, cls, word, start, end, place, status, [ev]))
+            kind = "会う" if word in ("会い", "会っ", "会う") else word  # the dictionary form of a verb trigger
+            meetings.append(_Meeting(fparts, cls, kind, start, end, place, status, [ev]))
     return [
         MeetingStatement(participants=tuple(sorted(m.parts)), event_class=m.cls, kind_word=m.kind, start=m.start,
                          end=m.end if m.end and m.end != m.start else None, location=m.place, status=m.status,

@@ -9,6 +9,7 @@ state-level posts. Without any of these, no position is stated: nothing is guess
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from kg.extract.context import DocContext
@@ -106,11 +107,45 @@ def extract_positions(ctx: DocContext) -> list[PositionStatement]:
         ev = ctx.evidence(s, rule, 0.9 if m.of_key else 0.75)
         if ev not in p.evidence:
             p.evidence.append(ev)
+    _leaders_of_named_units(ctx, found)
     return [
         PositionStatement(holder=p.holder, title=p.titles[0], post=p.post, of=p.of, titles=tuple(p.titles),
                           evidence=tuple(p.evidence))
         for p in found.values()
     ]
+
+
+UNIT_HEAD = re.compile(r"(センター|局|部|室|委員会|本部|チーム|課|班|研究所|機関)$")
+
+
+def _leaders_of_named_units(ctx: DocContext, found: dict[tuple[str, str, str], _Pos]) -> None:
+    """「朝鮮ミッションセンター」を率いるアンドリュー・キム氏 -> the head (センター長) of that unit."""
+    text = ctx.text
+    lead = "|".join(re.escape(v) for v in ctx.lex.get("lead_verbs", []))
+    if not lead:
+        return
+    for org in ctx.rec.mentions:
+        if org.type != "Organization" or org.entity is None:
+            continue
+        m = re.match(rf"」?(?:を|の)(?:{lead})", text[org.end: org.end + 12])
+        if not m:
+            continue
+        after = [x for x in ctx.mentions_between(org.end + m.end(), org.end + m.end() + 12)
+                 if x.type == "Person" and ctx.entity(x) is not None]
+        if not after or not re.fullmatch(r"[、\s]*", text[org.end + m.end(): after[0].start]):
+            continue
+        holder = ctx.entity(after[0])
+        unit = UNIT_HEAD.search(org.text)
+        title = f"{unit.group(1)}長" if unit else "代表"
+        of_key = ctx.ents[org.entity].key
+        if holder is None or not holder.key or not of_key:
+            continue
+        p = found.setdefault((holder.key, title, of_key), _Pos(holder.key, title, of_key))
+        if title not in p.titles:
+            p.titles.append(title)
+        ev = ctx.evidence(ctx.sentence(org.start), "position.leads", 0.7)
+        if ev not in p.evidence:
+            p.evidence.append(ev)
 
 
 def _canon(ctx: DocContext, title: str) -> str:

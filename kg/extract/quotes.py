@@ -32,6 +32,18 @@ def extract_quotes(ctx: DocContext) -> list[QuoteStatement]:
         sent = ctx.sentence(qa - 1)
         after = text[qb + 1: qb + 40]
         said = verb_re.match(after) or link_re.match(after)
+        late = None
+        if not said:
+            # 「…」と、トランプ大統領は述べた : the speaker named after the quote
+            m2 = re.match(r"\s*(?:と|とも|などと)、", after)
+            if m2:
+                pos = qb + 1 + m2.end()
+                cand = [m for m in ctx.mentions_between(pos, min(sent.end, pos + 30))
+                        if m.particle in ("は", "が") and (ctx.is_person(m) or (m.type == "Role" and ctx.entity(m)))]
+                if cand and re.match(r"[^。「」]{0,15}?(?:" + "|".join(re.escape(v) for v in verbs) + ")",
+                                     text[cand[0].ext_end + 1: cand[0].ext_end + 30]):
+                    late = cand[0]
+                    said = m2
         headline = False
         if not said:
             # a headline: NAME TITLE 「…」 on its own line
@@ -46,6 +58,8 @@ def extract_quotes(ctx: DocContext) -> list[QuoteStatement]:
         ms = [m for m in ctx.mentions_between(sent.start, qa - 1)
               if (ctx.is_person(m) or (m.type == "Role" and ctx.entity(m)))]
         topics = [m for m in ms if m.particle in ("は", "が")] or ([ms[0]] if headline and ms else [])
+        if late is not None:
+            topics = [late]
         speaker: str | None = None
         description: str | None = None
         rule = "quote.topic"

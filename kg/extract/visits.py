@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kg.extract.common import date_near, dates_compatible, merge_status, status_near
+from kg.extract.common import date_near, dates_compatible, merge_status, plausible_date, status_near
 from kg.extract.context import DocContext
 from kg.recognize import Mention
 from kg.records import Evidence, VisitStatement
@@ -81,7 +81,7 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
                     pl = ctx.key(after[1])
                 dests = [(st, pl)]
         elif form in ("object", "goal", "suffix"):
-            marker = {"object": r"(?:など\d*[カか力ヵケ]国)?を(?:\d+日[にから]*)?$", "goal": r"に$",
+            marker = {"object": r"(?:など)?(?:(?:\d+|[二三四五六七八九])[カか力ヵケ]国)?を(?:\d+日[にから]*)?$", "goal": r"に$",
                       "suffix": r"$"}[form]
             chain: list[Mention] = []
             for m in reversed(before):
@@ -133,6 +133,7 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
             start = end = None
         status = status_near(ctx, sent, a, b) if form != "after" else (
             "held" if _past(sent.text) else "planned")  # 訪問先の…: the visit is under way
+        start, end = plausible_date(ctx, status, start, end)
         for st, pl in dests:
             if st and ctx.gaz.state_key_of(visitor) == st:
                 continue  # going home is not a visit

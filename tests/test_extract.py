@@ -1,0 +1,321 @@
+"""Extraction rules, as tables of real Japanese news sentences (positive and negative cases).
+
+Each row is parsed by the real ja_ginza model and run through recognition, resolution and the
+statement rules; the table says what must (and must not) come out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from kg.extract import extract_document
+from kg.nlp import parse
+from kg.records import (
+    Article,
+    DocumentStatements,
+    MeetingStatement,
+    PositionStatement,
+    QuoteStatement,
+    VisitStatement,
+)
+
+pytestmark = pytest.mark.slow
+
+POMPEO, TRUMP, KIM_JU, KIM_YC = "person:Q473239", "person:Q22686", "person:Q56226", "person:金英哲"
+LAVROV, RI, ABE, MOON, XI, PUTIN = ("person:ラブロフ", "person:李容浩", "person:Q132345", "person:Q21001",
+                                    "person:Q15031", "person:Q7747")
+
+
+@pytest.fixture(scope="module")
+def extract() -> Callable[[str, str | None], DocumentStatements]:
+    def run(text: str, published: str | None = "2018-06-01") -> DocumentStatements:
+        return extract_document(Article("t", text, published=published), parse(text))
+
+    return run
+
+
+def of_kind(ds: DocumentStatements, cls: type) -> list:
+    return [s for s in ds.statements if isinstance(s, cls)]
+
+
+# ---- entities and resolution -----------------------------------------------------------------------
+
+ENTITIES = [
+    # a title is never part of a name
+    ("アメリカのポンペイオ長官は記者団に答えた。", {POMPEO: "Official", "state:US": "State"}),
+    # a name with its reading; a state in a compound is a state
+    ("北朝鮮の金英哲(キム・ヨンチョル)朝鮮労働党副委員長が米朝協議に臨んだ。",
+     {KIM_YC: "Official", "state:KP": "State", "org:朝鮮労働党": "Organization", "state:US": "State"}),
+    # a name not in the gazetteer, known by its honorific
+    ("ラッセル氏は懸念を示した。", {"person:ラッセル": "Person"}),
+    # a dateline gives the place and the news agency
+    ("【北京共同】河野太郎外相は28日、王毅外相と会談した。",
+     {"place:北京": "Place", "org:共同通信": "Organization", "person:河野": "Official", "person:王毅": "Official"}),
+    # organizations named in brackets before 率いる
+    ("「朝鮮ミッションセンター」を率いるアンドリュー・キム氏が同席した。",
+     {"org:朝鮮ミッションセンター": "Organization", "person:アンドリュー・キム": "Official"}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ENTITIES)
+def test_entities(extract, text: str, expected: dict[str, str]) -> None:
+    got = {e.key: e.type for e in extract(text).entities}
+    for key, typ in expected.items():
+        assert got.get(key) == typ, (key, got)
+
+
+@pytest.mark.parametrize(("text", "absent"), [
+    ("日本時間の31日夜、北朝鮮は声明を発表した。", "state:JP"),  # 日本時間 is a time zone
+    ("アメリ国務省は写真を公表した。", "person:アメリ"),  # a stray GiNZA Person without title or honorific
+    ("キム氏は「満足している」と語った。キム・ヨンチョル副委員長とキム・ジョンウン委員長が握手した。", "person:キム"),
+])
+def test_entities_that_must_not_appear(extract, text: str, absent: str) -> None:
+    assert absent not in {e.key for e in extract(text).entities}
+
+
+def test_kanji_and_katakana_spellings_are_one_person(extract) -> None:
+    ds = extract("キム・ジョンウン(金正恩)委員長は演説した。金正恩委員長はまた、「平和を望む」と述べた。")
+    kims = [e for e in ds.entities if e.key == KIM_JU]
+    assert len(kims) == 1
+    assert {kims[0].label, *kims[0].alt_labels} >= {"金正恩", "キム・ジョンウン"}
+
+
+def test_a_typo_with_the_same_title_is_the_same_person(extract) -> None:
+    ds = extract("ポンペイ国務長官は30日、会見した。ポンペイオ長官は「とてもよかった」と答えた。")
+    pompeo = [e for e in ds.entities if e.key == POMPEO]
+    assert len(pompeo) == 1 and "ポンペイ" in pompeo[0].alt_labels
+    assert not any(e.key == "person:ポンペイ" for e in ds.entities)
+
+
+def test_a_surname_with_a_title_resolves_to_the_full_name_with_that_title(extract) -> None:
+    ds = extract("キム・ヨンチョル朝鮮労働党副委員長とキム・ジョンウン朝鮮労働党委員長が会った。"
+                 "キム副委員長は「満足だ」と述べた。キム委員長は「期待する」と語った。")
+    speakers = {q.text: q.speaker for q in of_kind(ds, QuoteStatement)}
+    assert speakers == {"満足だ": KIM_YC, "期待する": KIM_JU}
+
+
+def test_an_ambiguous_surname_is_never_merged_by_guess(extract) -> None:
+    ds = extract("キム・ヨンチョル副委員長とアンドリュー・キム氏が同席した。キム氏は「有意義だった」と話した。")
+    q = of_kind(ds, QuoteStatement)
+    assert len(q) == 1 and q[0].speaker is None and q[0].speaker_description == "キム氏"
+
+
+# ---- positions -----------------------------------------------------------------------------------
+
+POSITIONS = [
+    ("ロシアのラブロフ外相は31日、平壌に到着した。", LAVROV, "外相", "state:RU"),
+    ("北朝鮮の李容浩(リ・ヨンホ)外相が帰国した。", RI, "外相", "state:KP"),
+    ("キム・ヨンチョル朝鮮労働党副委員長が訪米した。", KIM_YC, "副委員長", "org:朝鮮労働党"),
+    ("アメリカのポンペイオ国務長官は会見した。", POMPEO, "国務長官", "state:US"),
+    ("安倍晋三首相は13日、徐薫(ソ・フン)国家情報院長と面会した。", "person:徐薫", "国家情報院長", "org:国家情報院"),
+    ("河野太郎外務大臣は記者会見を開いた。", "person:河野", "外相", "state:JP"),  # 外務大臣 is the post 外相
+    ("国務省のナウアート報道官は「協議は生産的だった」と述べた。", "person:ナウアート", "報道官", "org:国務省"),
+    # the head of a unit named in brackets
+    ("CIAで「朝鮮ミッションセンター」を率いる、アンドリュー・キム氏が同席した。", "person:アンドリュー・キム", "センター長",
+     "org:朝鮮ミッションセンター"),
+]
+
+
+@pytest.mark.parametrize(("text", "holder", "post", "of"), POSITIONS)
+def test_positions(extract, text: str, holder: str, post: str, of: str) -> None:
+    got = {(p.holder, p.post, p.of) for p in of_kind(extract(text), PositionStatement)}
+    assert (holder, post, of) in got, got
+
+
+def test_a_short_title_joins_the_longer_one_of_the_same_person(extract) -> None:
+    ps = of_kind(extract("ポンペイオ国務長官は30日に到着した。ポンペイオ長官は「よかった」と答えた。"), PositionStatement)
+    assert [(p.holder, p.post, p.of, set(p.titles)) for p in ps] == [
+        (POMPEO, "国務長官", "state:US", {"国務長官", "長官"})]
+
+
+def test_a_post_held_on_the_article_date_is_preferred(extract) -> None:
+    # in 2017 Pompeo was director of the CIA, in 2018 secretary of state
+    p2017 = of_kind(extract("ポンペオ長官は会見した。", "2017-06-01"), PositionStatement)
+    p2019 = of_kind(extract("ポンペオ長官は会見した。", "2019-06-01"), PositionStatement)
+    assert [p.of for p in p2017] == ["org:中央情報局"]
+    assert [p.of for p in p2019] == ["state:US"]
+
+
+def test_no_position_without_evidence_of_whose_post_it_is(extract) -> None:
+    assert of_kind(extract("ラッセル氏は懸念を示した。"), PositionStatement) == []
+
+
+# ---- meetings ------------------------------------------------------------------------------------
+
+MEETINGS = [
+    # comitative: AはBと会談, with date, place and status
+    ("ロシアのラブロフ外相は31日午前、北朝鮮の首都ピョンヤンに到着し、リ・ヨンホ外相と会談しました。", "2018-06-01",
+     {LAVROV, RI}, "Meeting", "2018-05-31", "place:平壌", "held"),
+    # coordination with は, a compound naming the states, the leaders named: persons; a summit
+    ("トランプ大統領と金正恩委員長は12日、シンガポールで史上初の米朝首脳会談を行った。", "2018-06-12",
+     {TRUMP, KIM_JU}, "Summit", "2018-06-12", "state:SG", "held"),
+    # leaders meeting: a summit even when the word is 会談
+    ("安倍総理大臣は26日、モスクワでプーチン大統領と会談しました。", "2019-02-27",
+     {ABE, PUTIN}, "Summit", "2019-02-26", "place:モスクワ", "held"),
+    # 電話で会談: a phone call
+    ("河野外相は8日、韓国の康京和外相と電話で会談し、連携を確認した。", "2018-10-08",
+     {"person:河野", "person:康京和"}, "PhoneCall", "2018-10-08", None, "held"),
+    # planned: 予定
+    ("ポンペオ国務長官は来月、平壌を訪問し、金正恩委員長と会談する予定だ。", "2018-10-01",
+     {POMPEO, KIM_JU}, "Meeting", None, "place:平壌", "planned"),
+    # possible: 可能性
+    ("滞在中、ロシアのラブロフ外相はキム・ジョンウン委員長と会談する可能性があります。", "2018-06-01",
+     {LAVROV, KIM_JU}, "Meeting", None, None, "possible"),
+    # states only when no leader is named; a partial date stays partial
+    ("両外相は、本年2月末頃に開催される第2回米朝首脳会談について協議した。", "2019-01-21",
+     {"state:US", "state:KP"}, "Summit", "2019-02", None, "planned"),
+    # genitive: AとBの首脳会談, modality
+    ("キム委員長とプーチン大統領の首脳会談の開催についても話し合われるのではないかという見方も出ています。"
+     "キム・ジョンウン朝鮮労働党委員長は演説した。", "2018-06-01",
+     {KIM_JU, PUTIN}, "Summit", None, None, "possible"),
+    # Bとの会談 with the source of the account as the other party
+    ("河野大臣は、ポンペオ長官から、直近の金英哲(キム・ヨンチョル)朝鮮労働党副委員長との会談について説明を受けました。",
+     "2019-01-21", {POMPEO, KIM_YC}, "Meeting", None, None, "held"),
+    # a date bound to another verb is not the meeting's
+    ("北朝鮮の李容浩(リ・ヨンホ)外相が帰国した。李外相は先月29日に平壌を出発し、ベトナムを訪問した後、"
+     "中国で習近平国家主席らと会談しました。", "2018-12-11",
+     {RI, XI}, "Meeting", None, "state:CN", "held"),
+    # 会う with a partner
+    ("トランプ大統領は30日、板門店で金正恩委員長と会った。", "2019-06-30",
+     {TRUMP, KIM_JU}, "Summit", "2019-06-30", "place:板門店", "held"),
+]
+
+
+@pytest.mark.parametrize(("text", "published", "parts", "cls", "start", "place", "status"), MEETINGS)
+def test_meetings(extract, text: str, published: str, parts: set[str], cls: str, start: str | None,
+                  place: str | None, status: str) -> None:
+    ms = of_kind(extract(text, published), MeetingStatement)
+    hits = [m for m in ms if set(m.participants) == parts]
+    assert len(hits) == 1, [(m.participants, m.start) for m in ms]
+    m = hits[0]
+    assert (m.event_class, m.start, m.location, m.status) == (cls, start, place, status)
+    assert m.evidence and m.evidence[0].sentence in extract(text, published).article.text
+
+
+def test_one_event_mentioned_several_times_is_one_meeting(extract) -> None:
+    text = ("アメリカ国務省は、30日に行われたポンペイ国務長官とキム・ヨンチョル朝鮮労働党副委員長の夕食会の写真を公表しました。"
+            "アメリカのポンペイオ長官と北朝鮮のキム副委員長は、ニューヨークで2日間にわたって会談する予定で、"
+            "30日は夕食をともにしながらおよそ1時間半会談し、日本時間の31日夜からは2日目の会談に臨むことにしています。")
+    ms = of_kind(extract(text), MeetingStatement)
+    assert [(set(m.participants), m.start, m.location, m.status) for m in ms] == [
+        ({POMPEO, KIM_YC}, "2018-05-30", "place:ニューヨーク", "held")]
+    assert len(ms[0].evidence) >= 2
+
+
+NOT_MEETINGS = [
+    "外務省の報道官は定例記者会見で北朝鮮問題に言及した。",  # 記者会見 is not a meeting
+    "会談のあと、ラブロフ外相は記者団に答えた。",  # no second party
+    "トランプ大統領は「会談は成功する」と語った。",  # inside quoted speech, not named by states
+    "首脳会談に向けた調整でCIAが中心的な役割を担っている。",  # no party at all
+]
+
+
+@pytest.mark.parametrize("text", NOT_MEETINGS)
+def test_not_meetings(extract, text: str) -> None:
+    assert of_kind(extract(text), MeetingStatement) == []
+
+
+# ---- visits --------------------------------------------------------------------------------------
+
+VISITS = [
+    ("ロシアのラブロフ外相は31日午前、北朝鮮の首都ピョンヤンに到着した。", "2018-06-01",
+     LAVROV, "state:KP", "place:平壌", "2018-05-31", "held"),
+    # relative clause: 北韓を訪れた徐薫
+    ("安倍首相は13日、文在寅大統領の特使として北韓を訪れた徐薫(ソ・フン)国家情報院長と面会した。", "2018-03-13",
+     "person:徐薫", "state:KP", None, None, "held"),
+    # X入り, with the date of its own clause
+    ("徐院長は12日に日本入りし、河野太郎外相と会談した。徐薫(ソ・フン)国家情報院長は帰国した。", "2018-03-13",
+     "person:徐薫", "state:JP", None, "2018-03-12", "held"),
+    # several destinations
+    ("李容浩(リ・ヨンホ)外相はベトナムやシリアを訪問した。", "2018-12-11", RI, "state:SY", None, None, "held"),
+    # genitive noun form, planned
+    ("習近平国家主席の北朝鮮訪問が来週行われる見通しだ。", "2019-06-17", XI, "state:KP", None, None, "planned"),
+    # 来日 has its destination in the word; 訪朝 too
+    ("韓国の李洛淵首相が22日、来日した。", "2019-10-22", "person:李洛淵", "state:JP", None, "2019-10-22", "held"),
+    # a state's delegation
+    ("北朝鮮の代表団が1日にワシントンを訪れる見通しだ。", "2018-06-01", "state:KP", "state:US", "place:ワシントン",
+     "2018-06-01", "planned"),
+    # 訪問先の: the visit under way
+    ("河野太郎外相は28日、訪問先の中国・北京で王毅外相と会談した。", "2018-01-28",
+     "person:河野", "state:CN", "place:北京", "2018-01-28", "held"),
+]
+
+
+@pytest.mark.parametrize(("text", "published", "visitor", "dest", "place", "start", "status"), VISITS)
+def test_visits(extract, text: str, published: str, visitor: str, dest: str, place: str | None,
+                start: str | None, status: str) -> None:
+    vs = of_kind(extract(text, published), VisitStatement)
+    hits = [v for v in vs if v.visitor == visitor and v.destination == dest]
+    assert len(hits) == 1, [(v.visitor, v.destination) for v in vs]
+    v = hits[0]
+    assert (v.location, v.start, v.status) == (place, start, status)
+
+
+NOT_VISITS = [
+    "ポンペイオ長官は帰国の途についた。",
+    "李外相は11日に北京から平壌に向かいました。",  # going home is no visit
+    "トランプ政権が、キム氏の訪米を認めた。キム・ヨンチョル副委員長とキム・ジョンウン委員長。",  # キム of several
+]
+
+
+@pytest.mark.parametrize("text", NOT_VISITS)
+def test_not_visits(extract, text: str) -> None:
+    ds = extract(text, "2018-12-11")
+    assert [(v.visitor, v.destination) for v in of_kind(ds, VisitStatement)] == []
+
+
+def test_mutual_visits(extract) -> None:
+    vs = of_kind(extract("安倍晋三首相と習近平国家主席の相互往来に向けた調整につなげられるかが焦点となる。", "2018-01-28"),
+                 VisitStatement)
+    assert {(v.visitor, v.destination, v.status) for v in vs} == {
+        (ABE, "state:CN", "possible"), (XI, "state:JP", "possible")}
+
+
+# ---- quotes --------------------------------------------------------------------------------------
+
+QUOTES = [
+    ("ポンペイオ長官は記者団から会談の結果について問われると「とてもよかった」と答えました。", POMPEO, None, "とてもよかった"),
+    ("ラブロフ外相は「ロシアは貢献する用意がある」と述べました。そのうえで、「制裁の解除が必要だ」と述べた。",
+     LAVROV, None, "制裁の解除が必要だ"),  # continuation with the speaker implicit
+    ("「金委員長とは非常に良い関係を築いた」と、トランプ大統領は記者団に語った。", TRUMP, None, "非常に良い関係"),
+    ("国務省の高官は会談について「必要なことを確認している」と述べた。", None, "国務省の高官", "必要なことを確認"),
+    ("安倍首相 「非核化を前提にした対話を評価」\n\n安倍晋三首相は13日、会見した。", ABE, None, "非核化を前提にした対話を評価"),
+    ("李外相は「引き続き非核化に向けて取り組む」と話していて、協議したとみられる。李容浩外相が帰国した。", RI, None,
+     "引き続き非核化に向けて取り組む"),
+]
+
+
+@pytest.mark.parametrize(("text", "speaker", "description", "fragment"), QUOTES)
+def test_quotes(extract, text: str, speaker: str | None, description: str | None, fragment: str) -> None:
+    qs = [q for q in of_kind(extract(text), QuoteStatement) if fragment in q.text]
+    assert len(qs) == 1, [q.text for q in of_kind(extract(text), QuoteStatement)]
+    assert (qs[0].speaker, qs[0].speaker_description) == (speaker, description)
+
+
+@pytest.mark.parametrize("text", [
+    "「朝鮮ミッションセンター」を率いる人物が同席した。",  # brackets that are a name, not speech
+    "李容浩外相:「(Q.次の会談はいつですか?)…」",  # only a reporter's question
+])
+def test_not_quotes(extract, text: str) -> None:
+    assert of_kind(extract(text), QuoteStatement) == []
+
+
+# ---- evidence ------------------------------------------------------------------------------------
+
+def test_every_statement_has_evidence_pointing_into_the_text(extract) -> None:
+    text = ("ロシアのラブロフ外相は31日午前、北朝鮮の首都ピョンヤンに到着し、リ・ヨンホ外相と会談しました。"
+            "会談のあと、ラブロフ外相は「ロシアは貢献する用意がある」と述べました。")
+    ds = extract(text)
+    assert ds.statements
+    for s in ds.statements:
+        assert s.evidence, s
+        for ev in s.evidence:
+            assert text[ev.start:ev.end] == ev.sentence
+            assert ev.rule and 0 < ev.confidence <= 1 and ev.doc_id == "t"
+
+
+def test_without_an_article_date_relative_dates_stay_unresolved(extract) -> None:
+    ms = of_kind(extract("ロシアのラブロフ外相は31日、リ・ヨンホ外相と会談しました。", None), MeetingStatement)
+    assert len(ms) == 1 and ms[0].start is None
