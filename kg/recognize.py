@@ -443,9 +443,18 @@ class Recognizer:
                     pos += 1
             of_key = None
             nxt = by_start.get(pos)
-            if nxt is not None and nxt.type in ("State", "Organization") and self.title_re.match(text, nxt.end):
-                of_key = nxt.key or f"org:{norm(nxt.text)}"
-                pos = nxt.end
+            if nxt is not None and nxt.type in ("State", "Organization"):
+                # a state or organization between name and title, maybe with a gloss: 青瓦台(大統領府)国家安保室長
+                after = nxt.end
+                gloss = re.match(r"[(（][^()（）]{1,12}[)）]", text[after:])
+                if gloss:
+                    after += gloss.end()
+                if self.title_re.match(text, after):
+                    of_key = nxt.key or f"org:{norm(nxt.text)}"
+                    pos = after
+            elif text[pos: pos + 1] in self.g.abbrev and self.title_re.match(text, pos + 1):
+                of_key = self.g.abbrev[text[pos]]  # トランプ米大統領, ラブロフ露外相
+                pos += 1
             t = self.title_re.match(text, pos)
             if t:
                 m.title, m.title_start, m.title_end = t.group(0), t.start(), t.end()

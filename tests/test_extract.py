@@ -112,6 +112,10 @@ POSITIONS = [
     ("安倍晋三首相は13日、徐薫(ソ・フン)国家情報院長と面会した。", "person:徐薫", "国家情報院長", "org:国家情報院"),
     ("河野太郎外務大臣は記者会見を開いた。", "person:河野", "外相", "state:JP"),  # 外務大臣 is the post 外相
     ("国務省のナウアート報道官は「協議は生産的だった」と述べた。", "person:ナウアート", "報道官", "org:国務省"),
+    # a one-character state form, and an organization with a gloss, between name and title
+    ("トランプ米大統領は記者会見で語った。", TRUMP, "大統領", "state:US"),
+    ("鄭義溶(チョン・ウィヨン)青瓦台(大統領府)国家安保室長は記者団に説明した。", "person:鄭義溶", "国家安保室長",
+     "org:青瓦台"),
     # the head of a unit named in brackets
     ("CIAで「朝鮮ミッションセンター」を率いる、アンドリュー・キム氏が同席した。", "person:アンドリュー・キム", "センター長",
      "org:朝鮮ミッションセンター"),
@@ -177,6 +181,9 @@ MEETINGS = [
     ("北朝鮮の李容浩(リ・ヨンホ)外相が帰国した。李外相は先月29日に平壌を出発し、ベトナムを訪問した後、"
      "中国で習近平国家主席らと会談しました。", "2018-12-11",
      {RI, XI}, "Meeting", None, "state:CN", "held"),
+    # held: the meeting ended (終了)
+    ("ベトナムの首都ハノイで開かれていた2回目の米朝首脳会談は28日、合意に至らないまま終了した。", "2019-02-28",
+     {"state:US", "state:KP"}, "Summit", "2019-02-28", "place:ハノイ", "held"),
     # 会う with a partner
     ("トランプ大統領は30日、板門店で金正恩委員長と会った。", "2019-06-30",
      {TRUMP, KIM_JU}, "Summit", "2019-06-30", "place:板門店", "held"),

@@ -35,8 +35,8 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
     if (held and not any(w in after[:12] for w in cues.get("cancelled", []))
             and (not re.fullmatch(r"し?[、,]", held.group(0)) or _past_sentence(sent))):
         return "held"
-    if re.match(r"^が[^。「」]{0,30}?(?:行われ|開かれ)(?:た|ました)", after):
-        return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました
+    if re.match(r"^[がは][^。「」]{0,30}?(?:(?:行われ|開かれ|開催され)(?:た|ました)|終了|閉幕|終わっ|決裂|物別れ)", after):
+        return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました / 会談は28日、…終了した
     for status in ("cancelled", "possible", "planned"):
         if any(w in after for w in cues.get(status, [])):
             return status

@@ -66,7 +66,7 @@ def extract_quotes(ctx: DocContext) -> list[QuoteStatement]:
         if topics:
             speaker = ctx.key(topics[-1])
         else:
-            desc = re.search(r"([^、。「」\s]{2,20}?)(?:は|が)[^「」]*$", text[sent.start: qa - 1])
+            desc = re.search(r"([^、。「」()（）\s]{2,20}?)(?:は|が)[^「」]*$", text[sent.start: qa - 1])
             before_has_topic = desc is not None and not re.match(
                 r"^(?:そのうえで|その上で|そして|さらに|また|一方|これに対し)", desc.group(1))
             if before_has_topic and desc is not None:
