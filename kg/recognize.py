@@ -443,17 +443,18 @@ class Recognizer:
                     pos += 1
             of_key = None
             nxt = by_start.get(pos)
+            after = None
             if nxt is not None and nxt.type in ("State", "Organization"):
                 # a state or organization between name and title, maybe with a gloss: 青瓦台(大統領府)国家安保室長
                 after = nxt.end
                 gloss = re.match(r"[(（][^()（）]{1,12}[)）]", text[after:])
                 if gloss:
                     after += gloss.end()
-                if self.title_re.match(text, after):
-                    of_key = nxt.key or f"org:{norm(nxt.text)}"
-                    pos = after
+            if after is not None and self.title_re.match(text, after):
+                of_key = nxt.key or f"org:{norm(nxt.text)}"  # type: ignore[union-attr]
+                pos = after
             elif text[pos: pos + 1] in self.g.abbrev and self.title_re.match(text, pos + 1):
-                of_key = self.g.abbrev[text[pos]]  # トランプ米大統領, ラブロフ露外相
+                of_key = self.g.abbrev[text[pos]]  # トランプ米大統領, ポンペオ米国務長官, ラブロフ露外相
                 pos += 1
             t = self.title_re.match(text, pos)
             if t:

@@ -181,6 +181,9 @@ MEETINGS = [
     ("北朝鮮の李容浩(リ・ヨンホ)外相が帰国した。李外相は先月29日に平壌を出発し、ベトナムを訪問した後、"
      "中国で習近平国家主席らと会談しました。", "2018-12-11",
      {RI, XI}, "Meeting", None, "state:CN", "held"),
+    # three states and their foreign ministers, one written ポンペオ米国務長官
+    ("茂木敏充外相は14日、パロアルトでポンペオ米国務長官、韓国の康京和外相と日米韓外相会談を行った。", "2020-01-15",
+     {"person:茂木", POMPEO, "person:康京和"}, "Meeting", "2020-01-14", "place:パロアルト", "held"),
     # held: the meeting ended (終了)
     ("ベトナムの首都ハノイで開かれていた2回目の米朝首脳会談は28日、合意に至らないまま終了した。", "2019-02-28",
      {"state:US", "state:KP"}, "Summit", "2019-02-28", "place:ハノイ", "held"),
@@ -244,6 +247,9 @@ VISITS = [
     # a state's delegation
     ("北朝鮮の代表団が1日にワシントンを訪れる見通しだ。", "2018-06-01", "state:KP", "state:US", "place:ワシントン",
      "2018-06-01", "planned"),
+    # a modifier between the visitor and the noun: 国賓来日
+    ("来春に予定される習近平(シー・ジンピン)国家主席の国賓来日に向けて協力する。", "2019-12-24", XI, "state:JP", None,
+     None, "planned"),
     # 訪問先の: the visit under way
     ("河野太郎外相は28日、訪問先の中国・北京で王毅外相と会談した。", "2018-01-28",
      "person:河野", "state:CN", "place:北京", "2018-01-28", "held"),

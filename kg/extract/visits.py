@@ -179,7 +179,9 @@ def _visitor(ctx: DocContext, sent, a: int, b: int, form: str, dests) -> tuple[s
     # genitive: Xの北朝鮮訪問 / Xの訪米
     first = min([a] + [m.start for m in ctx.mentions_between(sent.start, a)
                        if m.ext_end == a and m.type in ("State", "Place")])
-    gen = [m for m in ctx.mentions_between(sent.start, first) if m.ext_end + 1 == first and text[m.ext_end] == "の"]
+    mods = "|".join(re.escape(w) for w in ctx.lex.get("visit_modifiers", [])) or "(?!x)x"
+    gen = [m for m in ctx.mentions_between(sent.start, first)
+           if re.fullmatch(rf"の(?:{mods})?", text[m.ext_end: first])]  # 習主席の(国賓)来日
     if gen and (ctx.is_person(gen[-1]) or (gen[-1].type == "Role" and ctx.entity(gen[-1]))):
         return ctx.key(gen[-1]), "visit.genitive"
     if gen and gen[-1].type in ("Person", "Role"):
