@@ -116,6 +116,9 @@ POSITIONS = [
     ("トランプ米大統領は記者会見で語った。", TRUMP, "大統領", "state:US"),
     ("鄭義溶(チョン・ウィヨン)青瓦台(大統領府)国家安保室長は記者団に説明した。", "person:鄭義溶", "国家安保室長",
      "org:青瓦台"),
+    # an envoy of a head of state holds that post for the state
+    ("安倍首相は13日、文在寅(ムン・ジェイン)大統領の特使として北韓を訪れた徐薫(ソ・フン)国家情報院長と面会した。",
+     "person:徐薫", "特使", "state:KR"),
     # the head of a unit named in brackets
     ("CIAで「朝鮮ミッションセンター」を率いる、アンドリュー・キム氏が同席した。", "person:アンドリュー・キム", "センター長",
      "org:朝鮮ミッションセンター"),

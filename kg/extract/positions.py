@@ -108,6 +108,7 @@ def extract_positions(ctx: DocContext) -> list[PositionStatement]:
         if ev not in p.evidence:
             p.evidence.append(ev)
     _leaders_of_named_units(ctx, found)
+    _envoys(ctx, found)
     return [
         PositionStatement(holder=p.holder, title=p.titles[0], post=p.post, of=p.of, titles=tuple(p.titles),
                           evidence=tuple(p.evidence))
@@ -182,3 +183,37 @@ def _domain(ctx: DocContext, title: str) -> str | None:
 def _rank(ctx: DocContext, title: str) -> str | None:
     p = ctx.gaz.post(title)
     return p.rank if p else None
+
+
+ENVOY = re.compile(r"の(特使|特別代表|名代|代理)(?:として|の|である)")
+
+
+def _envoys(ctx: DocContext, found: dict[tuple[str, str, str], _Pos]) -> None:
+    """文在寅大統領の特使として北韓を訪れた徐薫 -> 徐薫 holds 特使 of the state 文在寅 serves."""
+    text = ctx.text
+    for sender in ctx.rec.mentions:
+        if sender.type != "Person" or sender.entity is None:
+            continue
+        m = ENVOY.match(text, sender.ext_end)
+        if not m:
+            continue
+        sent = ctx.sentence(sender.start)
+        state = next((ctx.gaz.state_key_of(p.of) for p in found.values()
+                      if p.holder == ctx.ents[sender.entity].key and ctx.gaz.state_key_of(p.of)), None)
+        if state is None:
+            continue
+        after = [x for x in ctx.mentions_between(m.end(), sent.end)
+                 if x.type == "Person" and ctx.entity(x) is not None]
+        before = [x for x in ctx.mentions_between(sent.start, sender.start)
+                  if x.type == "Person" and x.particle in ("は", "が") and ctx.entity(x) is not None]
+        envoy = after[0] if after else (before[-1] if before else None)
+        holder = ctx.entity(envoy) if envoy is not None else None
+        if holder is None or not holder.key or holder.id == sender.entity:
+            continue
+        title = m.group(1)
+        p = found.setdefault((holder.key, title, state), _Pos(holder.key, title, state))
+        if title not in p.titles:
+            p.titles.append(title)
+        ev = ctx.evidence(sent, "position.envoy", 0.7)
+        if ev not in p.evidence:
+            p.evidence.append(ev)
