@@ -30,6 +30,8 @@ DIPSH = Namespace("https://w3id.org/dipkg/shapes#")
 
 #: The repository's shapes directory (``<repo>/shapes``), used when no directory is given.
 SHAPES_DIR = Path(__file__).resolve().parent.parent / "shapes"
+if not SHAPES_DIR.is_dir():  # an installed package carries a copy of shapes/
+    SHAPES_DIR = Path(__file__).resolve().parent / "data" / "shapes"
 
 #: File extension -> rdflib parser format, for :func:`validate_file`.
 FORMATS: dict[str, str] = {
