@@ -92,6 +92,19 @@ _PROLOGUE = re.compile(r"\A\s*(?:(?:BASE\s*<>|PREFIX\s*[^\s:]*:\s*<>)\s*)*", re.
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # SERVICE as a keyword: not part of a variable, a prefixed name or another word.
 _SERVICE = re.compile(r"(?<![\w:?$\-])SERVICE(?![\w:\-])", re.IGNORECASE)
+# SPARQL code point escapes (\u0053, \U00000053), which a parser may expand anywhere in the text
+# before it reads keywords: SERV\u0049CE is SERVICE to rdflib.
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _expand_codepoints(query: str) -> str:
+    """``query`` with its ``\\uXXXX`` / ``\\UXXXXXXXX`` escapes replaced by the characters they stand for."""
+
+    def repl(m: re.Match[str]) -> str:
+        code = int(m.group(1) or m.group(2), 16)
+        return chr(code) if code <= 0x10FFFF else m.group(0)
+
+    return _CODEPOINT.sub(repl, query)
 
 
 def _blank_out(query: str) -> str:
@@ -116,21 +129,27 @@ def query_form(query: str) -> str:
     is left to the engine's parser.
     """
     text = _blank_out(query)
-    rest = text[_PROLOGUE.match(text).end() :]  # type: ignore[union-attr]
-    m = _FIRST_WORD.match(rest)
-    word = m.group(0).upper() if m else ""
-    if word in UPDATE_KEYWORDS:
-        raise QueryRefusedError(
-            f"updates are refused: the graph is read-only (the request starts with {word}); "
-            "run SELECT, ASK, CONSTRUCT or DESCRIBE queries only"
-        )
+    # what a parser that expands code point escapes first reads (rdflib does)
+    expanded = _blank_out(_expand_codepoints(query)) if _CODEPOINT.search(query) else text
+    forms = []
+    for t in (text, expanded):
+        m = _FIRST_WORD.match(t[_PROLOGUE.match(t).end() :])  # type: ignore[union-attr]
+        forms.append(m.group(0).upper() if m else "")
+    for word in forms:
+        if word in UPDATE_KEYWORDS:
+            raise QueryRefusedError(
+                f"updates are refused: the graph is read-only (the request starts with {word}); "
+                "run SELECT, ASK, CONSTRUCT or DESCRIBE queries only"
+            )
+    word = forms[0]
     if word not in QUERY_FORMS:
+        rest = text[_PROLOGUE.match(text).end() :]  # type: ignore[union-attr]
         found = f"found {rest.strip()[:30]!r}" if rest.strip() else "the query is empty"
         raise QuerySyntaxError(
             "not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE after the "
             f"PREFIX/BASE lines, {found}"
         )
-    if _SERVICE.search(text):
+    if _SERVICE.search(text) or _SERVICE.search(expanded):
         raise QueryRefusedError(
             "SERVICE is refused: queries run on the local graph only and may not call other endpoints"
         )
@@ -338,9 +357,20 @@ class RdflibEngine:
     ) -> QueryResult:
         """Run a checked query; a parser error becomes :class:`QuerySyntaxError`."""
         from pyparsing import ParseException
+        from rdflib.plugins.sparql import prepareQuery
 
         try:
-            res = self.dataset.query(query, initNs=PREFIXES, initBindings=dict(bindings))
+            prepared = prepareQuery(query, initNs=PREFIXES)
+        except ParseException as exc:
+            raise QuerySyntaxError(f"malformed query: {exc}") from exc
+        except Exception as exc:  # rdflib raises bare Exceptions for e.g. unknown prefixes
+            raise QueryError(f"the query failed: {exc}") from exc
+        if _calls_service(prepared.algebra):  # however it was spelled, rdflib would call the endpoint
+            raise QueryRefusedError(
+                "SERVICE is refused: queries run on the local graph only and may not call other endpoints"
+            )
+        try:
+            res = self.dataset.query(prepared, initBindings=dict(bindings))
         except ParseException as exc:
             raise QuerySyntaxError(f"malformed query: {exc}") from exc
         except Exception as exc:  # rdflib raises bare Exceptions for e.g. unknown prefixes
@@ -354,6 +384,19 @@ class RdflibEngine:
         got, more = _take(res, max_rows)
         rows = tuple(tuple(row[i] for i in range(len(names))) for row in got)  # type: ignore[index]
         return QueryResult(form=form, variables=names, rows=rows, truncated=more)
+
+
+def _calls_service(node: object, depth: int = 0) -> bool:
+    """Whether an rdflib query algebra holds a SERVICE pattern anywhere."""
+    if depth > 200:
+        return True  # deeper than any real query: refuse rather than guess
+    if getattr(node, "name", None) == "ServiceGraphPattern":
+        return True
+    if isinstance(node, dict):
+        return any(_calls_service(v, depth + 1) for v in node.values())
+    if isinstance(node, list | tuple):
+        return any(_calls_service(v, depth + 1) for v in node)
+    return False
 
 
 class SparqlStore:

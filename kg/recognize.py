@@ -25,7 +25,7 @@ KATA_NAME = re.compile(rf"[{KATA}]+(?:[・=＝][{KATA}]+)*")
 KANJI_RUN = re.compile(rf"[{KANJI}]+")
 READING = re.compile(rf"[(（]([{KATA}]+(?:[・=＝][{KATA}]+)*)[)）]")
 KANJI_IN_PARENS = re.compile(rf"[(（]([{KANJI}]{{2,4}})[)）]?")
-PARTICLE = re.compile(r"(?:ら|など)?(としては|として|との|とも|と|は|が|の|に対し|には|に|を|で|から|も|、|,|，)")
+PARTICLE = re.compile(r"(?:[(（][^()（）]{0,80}[)）])?(?:ら|など)?(としては|として|との|とも|と|は|が|の|に対し|には|に|を|で|から|も|、|,|，)")
 ORG_SUFFIX = re.compile(r"(?:センター|局|省|庁|院|党|委員会|機関|通信|新聞|研究所|財団|軍|部|室|本部|会議|同盟|連合)$")
 GINZA_ORG_LABELS = {
     "Government", "International_Organization", "Political_Party", "Political_Organization_Other",
@@ -57,6 +57,7 @@ class Mention:
     source: str = "gazetteer"
     entity: int | None = None  # filled by resolution
     via_compound: bool = False
+    more_titles: list[str] = field(default_factory=list)  # further posts joined by 兼
 
     def __post_init__(self) -> None:
         if not self.ext_end:
@@ -221,6 +222,7 @@ class Recognizer:
             m.sent = rec.sentence_of(m.start).idx
             m.in_quote = rec.in_quote(m.start)
         self._attach_titles(text, mentions)
+        mentions = self._drop_orgs_inside_titles(mentions)
         for m in mentions:
             pm = PARTICLE.match(text, m.ext_end)
             m.particle = pm.group(1) if pm else ""
@@ -442,7 +444,15 @@ class Recognizer:
                 if text[pos: pos + 1] in ")）":
                     pos += 1
             of_key = None
+            gloss = re.match(r"[(（][A-Za-z][^()（）]{0,80}[)）]", text[pos:])
+            if gloss:  # 王毅(Wang Yi)外交部長: a name in Latin letters
+                pos += gloss.end()
+            if text[pos: pos + 1] == "・" and by_start.get(pos + 1) is not None:
+                pos += 1  # プーチン・ロシア大統領
             nxt = by_start.get(pos)
+            t0 = self.title_re.match(text, pos)
+            if t0 and nxt is not None and t0.end() >= nxt.end:
+                nxt = None  # the title itself starts with an organization's name: 内閣総理大臣
             after = None
             if nxt is not None and nxt.type in ("State", "Organization"):
                 # a state or organization between name and title, maybe with a gloss: 青瓦台(大統領府)国家安保室長
@@ -461,6 +471,9 @@ class Recognizer:
                 m.title, m.title_start, m.title_end = t.group(0), t.start(), t.end()
                 m.of_key = of_key
                 pos = t.end()
+                while text[pos: pos + 1] == "兼" and (t2 := self.title_re.match(text, pos + 1)):
+                    m.more_titles.append(t2.group(0))  # 国務委員兼外交部長
+                    pos = t2.end()
             else:
                 h = re.match("|".join(re.escape(h) for h in self.honorifics), text[pos:])
                 if h:
@@ -473,6 +486,21 @@ class Recognizer:
                         and p.type in ("State", "Organization") and not p.via_compound]
                 if prev:
                     m.ctx_of = prev[-1].key or f"org:{norm(prev[-1].text)}"
+
+    def _drop_orgs_inside_titles(self, mentions: list[Mention]) -> list[Mention]:
+        """An organization's name inside a fixed title (内閣 in 内閣総理大臣) is not a mention of it,
+        unless the title is that organization's head (国家情報院長 -> 国家情報院)."""
+        spans = [(m.title_start, m.ext_end, m.title) for m in mentions
+                 if m.type == "Person" and m.title and m.title_start is not None]
+        out = []
+        for m in mentions:
+            inside = [t for a, b, t in spans if a <= m.start and m.end <= b]
+            if m.type == "Organization" and inside:
+                post = self.g.post(inside[0])
+                if not (post and post.org_hint and post.org_hint == m.key):
+                    continue
+            out.append(m)
+        return out
 
     def _keep(self, m: Mention) -> bool:
         if m.type != "Person":

@@ -67,6 +67,8 @@ def test_entities(extract, text: str, expected: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize(("text", "absent"), [
+    ("安倍晋三内閣総理大臣は会見した。", "org:内閣"),  # part of the title
+    ("王毅中華人民共和国国務委員兼外交部長は会見した。", "org:外交部"),
     ("日本時間の31日夜、北朝鮮は声明を発表した。", "state:JP"),  # 日本時間 is a time zone
     ("アメリ国務省は写真を公表した。", "person:アメリ"),  # a stray GiNZA Person without title or honorific
     ("キム氏は「満足している」と語った。キム・ヨンチョル副委員長とキム・ジョンウン委員長が握手した。", "person:キム"),
@@ -119,6 +121,12 @@ POSITIONS = [
     # an envoy of a head of state holds that post for the state
     ("安倍首相は13日、文在寅(ムン・ジェイン)大統領の特使として北韓を訪れた徐薫(ソ・フン)国家情報院長と面会した。",
      "person:徐薫", "特使", "state:KR"),
+    # MOFA style: ，for 、, a Latin gloss, NAME・STATE TITLE, titles joined by 兼, a title starting with an org name
+    ("8月3日午後，河野太郎外務大臣は，王毅(Wang Yi)中華人民共和国国務委員兼外交部長と会談した。", "person:王毅", "外相",
+     "state:CN"),
+    ("安倍晋三内閣総理大臣は，モスクワにおいて，プーチン・ロシア大統領(H.E. Mr. Vladimir Putin)と首脳会談を行った。",
+     "person:Q7747", "大統領", "state:RU"),
+    ("安倍晋三内閣総理大臣は，モスクワにおいて，プーチン・ロシア大統領と首脳会談を行った。", ABE, "首相", "state:JP"),
     # the head of a unit named in brackets
     ("CIAで「朝鮮ミッションセンター」を率いる、アンドリュー・キム氏が同席した。", "person:アンドリュー・キム", "センター長",
      "org:朝鮮ミッションセンター"),
@@ -187,6 +195,10 @@ MEETINGS = [
     # three states and their foreign ministers, one written ポンペオ米国務長官
     ("茂木敏充外相は14日、パロアルトでポンペオ米国務長官、韓国の康京和外相と日米韓外相会談を行った。", "2020-01-15",
      {"person:茂木", POMPEO, "person:康京和"}, "Meeting", "2020-01-14", "place:パロアルト", "held"),
+    # MOFA style, with において and a gloss before the particle
+    ("本22日午後5時頃から約3時間，安倍晋三内閣総理大臣は，モスクワにおいて，プーチン・ロシア大統領(H.E. Mr. Vladimir "
+     "Putin, President of the Russian Federation)と首脳会談を行ったところ，概要は以下のとおりです。", "2019-01-22",
+     {ABE, PUTIN}, "Summit", "2019-01-22", "place:モスクワ", "held"),
     # held: the meeting ended (終了)
     ("ベトナムの首都ハノイで開かれていた2回目の米朝首脳会談は28日、合意に至らないまま終了した。", "2019-02-28",
      {"state:US", "state:KP"}, "Summit", "2019-02-28", "place:ハノイ", "held"),

@@ -28,7 +28,7 @@ __all__ = ["extract_document"]
 def extract_document(article: Article, doc: Doc) -> DocumentStatements:
     """Entities and statements of one article parsed by GiNZA."""
     gaz = load()
-    rec = Recognizer(gaz).recognize(doc, article.text)
+    rec = Recognizer(gaz).recognize(doc, normalize_punctuation(article.text))
     ents = Resolver(gaz).resolve(rec)
     ctx = DocContext(article, rec, ents, gaz)
     positions = extract_positions(ctx)
@@ -39,6 +39,15 @@ def extract_document(article: Article, doc: Doc) -> DocumentStatements:
     statements: list[Statement] = [*positions, *meetings, *visits, *quotes]
     records = _entity_records(ctx, statements)
     return DocumentStatements(article, tuple(records), tuple(statements))
+
+
+# Punctuation some outlets use in place of the usual one (MOFA writes ，). One character for one,
+# so every offset stays valid in the article's own text.
+_PUNCT = str.maketrans({"，": "、", "．": "。"})
+
+
+def normalize_punctuation(text: str) -> str:
+    return text.translate(_PUNCT)
 
 
 def _entity_records(ctx: DocContext, statements: list[Statement]) -> list[EntityRecord]:

@@ -71,8 +71,8 @@ def place_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str | None:
             continue
         if m.type not in ("Place", "State") or m.via_compound:
             continue
-        nxt = text[m.ext_end: m.ext_end + 2]
-        if nxt.startswith("で") and not nxt.startswith("でも"):
+        nxt = text[m.ext_end: m.ext_end + 4]
+        if (nxt.startswith("で") and not nxt.startswith("でも")) or nxt.startswith(("において", "にて")):
             cands.append((abs(m.start - a), m))
     if cands:
         return ctx.key(min(cands, key=lambda x: x[0])[1])
@@ -101,7 +101,8 @@ def date_near(ctx: DocContext, sent: Sentence, a: int, b: int,
             own.append((d.start - b, d))
         elif d.end <= a and d.start >= lo:
             between = text[d.end: a]
-            if "、" not in between or re.match(r"\s*(?:午前|午後|夜|朝|夕方|未明|[(（][^)）]*[)）])*\s*、", between):
+            # the trigger's own clause, or a sentence adverbial: 31日午前、/ 本22日午後5時頃から約3時間、
+            if "、" not in between or re.match(r"(?:[(（][^)）]*[)）]|[^、。をにでがは(（])*、", between):
                 own.append((a - d.end, d))
     if own:
         d = min(own, key=lambda x: x[0])[1]

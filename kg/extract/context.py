@@ -44,8 +44,9 @@ class DocContext:
         return out
 
     def evidence(self, sent: Sentence, rule: str, confidence: float) -> Evidence:
-        return Evidence(self.article.doc_id, sent.start, sent.end, sent.text, rule, confidence,
-                        f"kg-{__version__}")
+        # the sentence as the article writes it (rules read a copy with normalised punctuation)
+        return Evidence(self.article.doc_id, sent.start, sent.end, self.article.text[sent.start:sent.end], rule,
+                        confidence, f"kg-{__version__}")
 
     def entity(self, m: Mention) -> DocEntity | None:
         """The entity a mention stands for (roles resolved to the post holder)."""

@@ -73,13 +73,11 @@ def extract_positions(ctx: DocContext) -> list[PositionStatement]:
         e = ctx.entity(m) if m.type == "Person" else None
         if e and m.title and m.of_key and e.key:
             explicit_of.setdefault((e.key, _canon(ctx, m.title)), m.of_key)
-    for m in ctx.rec.mentions:
-        if m.type != "Person" or not m.title:
-            continue
+    titled = [(x, t) for x in ctx.rec.mentions if x.type == "Person" and x.title for t in (x.title, *x.more_titles)]
+    for m, title in titled:
         e = ctx.entity(m)
         if e is None or not e.key:
             continue
-        title = m.title
         canonical = _canon(ctx, title)
         longer = sorted((t for t in long_titles.get(e.key, ()) if t != title and t.endswith(title)), key=len)
         if longer:

@@ -11,10 +11,13 @@ graph twice gives the same nodes and relationships.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,6 +340,38 @@ def wipe(driver: neo4j.Driver, config: Neo4jConfig, rule: ProjectionRule) -> int
                 return deleted
 
 
+@contextlib.contextmanager
+def _stop_between_batches() -> Iterator[Callable[[], None]]:
+    """Hold SIGINT/SIGTERM back while a transaction is in flight; the check raises KeyboardInterrupt.
+
+    A KeyboardInterrupt raised inside the driver's socket code leaves the connection in a state
+    where closing it fails with an unrelated error; instead the transaction in flight commits
+    (whole articles) and the load stops before the next one. A second signal stops at once.
+    Outside the main thread (where Python handlers cannot be set) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    got: list[int] = []
+
+    def hold(signum: int, _frame: object) -> None:
+        if got:
+            raise KeyboardInterrupt
+        got.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def check() -> None:
+        if got:
+            raise KeyboardInterrupt
+
+    try:
+        yield check
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def load_projection(
     proj: Projection,
     config: Neo4jConfig,
@@ -370,8 +405,9 @@ def load_projection(
             from tqdm import tqdm
 
             bar = tqdm(total=len(batches), unit="batch", desc="neo4j", leave=False)
-        with drv.session(database=config.database) as session:
+        with drv.session(database=config.database) as session, _stop_between_batches() as check_stop:
             for batch in batches:
+                check_stop()
                 works = writer.row_works(batch) if transaction_per_row else [writer.batch_work(batch)]
                 for work in works:
                     session.execute_write(work)
