@@ -669,7 +669,19 @@ def machine() -> dict[str, Any]:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 mem = round(int(line.split()[1]) / 1024 / 1024, 1)
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": mem, "python": platform.python_version()}
+    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gib": mem, "python": platform.python_version(),
+            "tree": source_tree()}
+
+
+def source_tree() -> str:
+    """The commit measured, and whether the code under kg/ differed from it."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=30)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "kg", "pyproject.toml")
+    return commit + (" + uncommitted changes in kg/" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -697,7 +709,8 @@ def main(argv: list[str] | None = None) -> int:
     rep = Report()
     info = machine()
     sources = source_articles(use_dev=not args.seeds_only)
-    say(f"machine: {info['nproc']} cores, {info['cpu']}, {info['ram_gib']} GiB RAM, Python {info['python']}")
+    say(f"machine: {info['nproc']} cores, {info['cpu']}, {info['ram_gib']} GiB RAM, Python {info['python']}; "
+        f"code at {info['tree']}")
     say(f"corpus: {len(sources)} distinct article(s) ({', '.join(s.name for s in sources)}); 1x = {scale} articles, "
         f"large = {factor}x, (b) on {jobs_scale}x; best of {repeat}")
     t_start = time.perf_counter()
