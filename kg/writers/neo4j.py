@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
 import time
@@ -40,6 +41,12 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as nex
 
 SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+_USERINFO = re.compile(r"://.*@")
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with any ``user:password@`` part hidden, for messages and reports."""
+    return _USERINFO.sub("://***@", uri)
 _KEY_CYPHER = "type(r) + '\u241f' + startNode(r).iri + '\u241f' + endNode(r).iri + '\u241f' + coalesce(r.iri, '')"
 
 
@@ -73,14 +80,24 @@ class Neo4jConfig:
         return cfg
 
     def check(self) -> None:
-        """Refuse a URI the driver cannot use, before connecting."""
-        scheme = urlsplit(self.uri).scheme
-        if scheme not in SCHEMES:
+        """Refuse a URI the driver cannot use, before connecting (the message never shows a password)."""
+        shown = redact_uri(self.uri)
+        try:
+            parts = urlsplit(self.uri)
+            host = parts.hostname
+        except ValueError as exc:
+            raise Neo4jError(f"bad Neo4j URI {shown!r}: {exc}") from None
+        if parts.scheme not in SCHEMES:
             raise Neo4jError(
-                f"bad Neo4j URI {self.uri!r}: the scheme must be one of {', '.join(s + '://' for s in SCHEMES)}"
+                f"bad Neo4j URI {shown!r}: the scheme must be one of {', '.join(s + '://' for s in SCHEMES)}"
             )
-        if not urlsplit(self.uri).hostname:
-            raise Neo4jError(f"bad Neo4j URI {self.uri!r}: no host")
+        if "@" in parts.netloc:
+            raise Neo4jError(
+                f"bad Neo4j URI {shown!r}: give the user and password with NEO4J_USER and NEO4J_PASSWORD "
+                "(or --user/--password), not in the URI"
+            )
+        if not host:
+            raise Neo4jError(f"bad Neo4j URI {shown!r}: no host")
 
 
 @dataclass
@@ -116,12 +133,15 @@ def _driver(config: Neo4jConfig) -> neo4j.Driver:
             connection_acquisition_timeout=config.connection_timeout + 5,
         )
     except (nex.ConfigurationError, ValueError) as exc:
-        raise Neo4jError(f"bad Neo4j URI {config.uri!r}: {exc}") from None
+        msg = str(exc).replace(config.uri, redact_uri(config.uri))
+        if config.password:
+            msg = msg.replace(config.password, "***")
+        raise Neo4jError(f"bad Neo4j URI {redact_uri(config.uri)!r}: {msg}") from None
 
 
 def _connection_error(exc: Exception, config: Neo4jConfig) -> Neo4jError:
     """A one-line message saying what went wrong and what to check; never the password."""
-    where = f"Neo4j at {config.uri}"
+    where = f"Neo4j at {redact_uri(config.uri)}"
     if isinstance(exc, nex.AuthError):
         return Neo4jError(f"{where} refused the credentials of user {config.user!r} (check NEO4J_USER/NEO4J_PASSWORD)")
     if isinstance(exc, nex.ClientError) and "DatabaseNotFound" in (exc.code or ""):
@@ -388,7 +408,7 @@ def load_projection(
     check_allowed(proj, rule)
     if batch_size < 1:
         raise Neo4jError(f"batch size must be at least 1, not {batch_size}")
-    report = LoadReport(config.uri, config.database, len(proj.documents), len(proj.nodes), len(proj.rels))
+    report = LoadReport(redact_uri(config.uri), config.database, len(proj.documents), len(proj.nodes), len(proj.rels))
     report.skipped = list(proj.skipped)
     own = driver is None
     drv = connect(config) if driver is None else driver
