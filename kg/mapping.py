@@ -309,7 +309,7 @@ class Mapper:
 
     def _evidence(self, g: Graph, body: URIRef, ev: Evidence, reported: dict[str, str] | None = None) -> None:
         a = URIRef(f"{self.base}evidence/{_h(body, ev.doc_id, ev.start, ev.end, ev.rule)}")
-        target, pos, quote_sel = URIRef(f"{a}#target"), URIRef(f"{a}#pos"), URIRef(f"{a}#quote")
+        target, pos, quote_sel = URIRef(f"{a}-target"), URIRef(f"{a}-pos"), URIRef(f"{a}-quote")
         g.add((a, RDF.type, OA.Annotation))
         g.add((a, OA.hasBody, body))
         g.add((a, OA.hasTarget, target))
@@ -335,10 +335,23 @@ class Mapper:
         g.add((quote_sel, OA.exact, Literal(ev.sentence, lang="ja")))
 
 
+INSTANCE_PREFIXES = {"person": "person/", "state": "state/", "organization": "org/", "place": "place/",
+                     "post": "position/", "meeting": "meeting/", "visit": "visit/", "quote": "quote/",
+                     "ev": "evidence/", "doc": "doc/"}
+
+
+def bind_instance_prefixes(g: Graph, base: str = DEFAULT_BASE) -> Graph:
+    """Prefixes for each kind of instance (person:Q473239, meeting:ab12…), so outputs stay readable."""
+    for prefix, path in INSTANCE_PREFIXES.items():
+        g.bind(prefix, base + path, override=True, replace=True)
+    return g
+
+
 def build_graph(docs: Iterable[DocumentStatements], base: str = DEFAULT_BASE) -> Graph:
     """One graph for all documents, with the project's prefixes bound."""
     g = Graph()
     bind_prefixes(g)
+    bind_instance_prefixes(g, base)
     mapper = Mapper(base)
     for ds in docs:
         mapper.add_document(g, ds)

@@ -25,7 +25,7 @@ from rdflib.namespace import RDF
 
 from kg.errors import IngestError, KgError, MappingError
 from kg.ingest import SkippedInput, read_articles
-from kg.mapping import DEFAULT_BASE, Mapper
+from kg.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.namespaces import DIP, OA, bind_prefixes
 from kg.records import (
     Article,
@@ -189,8 +189,9 @@ def to_rdf(docs: list[DocumentStatements], base: str = DEFAULT_BASE) -> tuple[Gr
     clusters = cluster_events(docs)
     g = Graph()
     ds = Dataset()
-    bind_prefixes(g)
-    bind_prefixes(ds)
+    for x in (g, ds):
+        bind_prefixes(x)
+        bind_instance_prefixes(x, base)
     for d in docs:
         try:
             mapper.add_document(g, d, clusters)
@@ -213,7 +214,7 @@ def _drop_nonconforming(g: Graph, ds: Dataset, focus: set[str]) -> list[str]:
         annotations = list(g.subjects(OA.hasBody, node))
         for target in [node, *annotations]:
             for graph in (g, *ds.graphs()):
-                for extra in (URIRef(f"{target}#target"), URIRef(f"{target}#pos"), URIRef(f"{target}#quote")):
+                for extra in (URIRef(f"{target}-target"), URIRef(f"{target}-pos"), URIRef(f"{target}-quote")):
                     graph.remove((extra, None, None))
                 graph.remove((target, None, None))
                 graph.remove((None, None, target))

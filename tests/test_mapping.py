@@ -316,7 +316,7 @@ def test_statement_nodes_carry_provenance_and_evidence() -> None:
     assert g.value(a, DIP.rule) == Literal("test.rule")
     assert g.value(a, DIP.confidence) == Literal("0.80", datatype=XSD.decimal)
     assert g.value(a, DIP.extractorVersion) == Literal("kg-test")
-    assert str(g.value(URIRef(f"{a}#quote"), OA.exact)) == S2
+    assert str(g.value(URIRef(f"{a}-quote"), OA.exact)) == S2
 
 
 @pytest.mark.slow
