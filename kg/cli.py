@@ -31,7 +31,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Error: interrupted; outputs written before are unchanged (run the command again)", err=True)
+            click.echo("Error: interrupted; no output was left half-written (run the command again to finish)",
+                       err=True)
             sys.exit(130)
 
     return wrapper

@@ -166,6 +166,56 @@ def read_sidecar(path: Path) -> dict:
     return meta
 
 
+_URL = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+_LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(s: str) -> str:
+    """Text with unpaired surrogates (not Unicode characters at all) replaced by U+FFFD, one for one,
+    so offsets into it stay valid."""
+    return _SURROGATE.sub("\ufffd", s)
+
+
+def _metadata(meta: dict, where: str, text: str, default_id: str | None) -> dict:
+    """Checked article fields from a sidecar or a corpus line; IngestError naming ``where`` when one is bad."""
+
+    def string(key: str) -> str | None:
+        v = meta.get(key)
+        if v in (None, ""):
+            return None
+        if not isinstance(v, str):
+            raise IngestError(f"{where}: {key!r} must be a string, got {type(v).__name__}")
+        return clean_text(v)
+
+    doc = meta.get("id", default_id)
+    if isinstance(doc, bool) or not isinstance(doc, str | int) or str(doc).strip() == "":
+        raise IngestError(f"{where}: missing or invalid 'id' (a string or a number)")
+    body, urls = split_url_lines(clean_text(text).replace("\r\n", "\n"))
+    if not body.strip():
+        raise IngestError(f"{where}: no article text (only URL lines or blank)")
+    url = string("url")
+    extra = meta.get("urls") or []
+    if not isinstance(extra, list) or not all(isinstance(u, str) for u in extra):
+        raise IngestError(f"{where}: 'urls' must be a list of strings")
+    for u in [url, *extra]:
+        if u is not None and not _URL.match(u):
+            raise IngestError(f"{where}: not an http(s) URL: {u!r}")
+    url = url or (extra[0] if extra else None) or (urls[0] if urls else None)
+    lang = string("lang") or "ja"
+    if not _LANG.match(lang):
+        raise IngestError(f"{where}: 'lang' must be a language tag such as ja or en, got {lang!r}")
+    return {
+        "doc_id": make_doc_id(clean_text(str(doc))),
+        "text": body,
+        "published": normalize_date(meta.get("published"), where),
+        "url": url,
+        "urls": tuple(dict.fromkeys(u for u in [url, *extra, *urls] if u)),
+        "title": string("title"),
+        "lang": lang,
+    }
+
+
 def read_text_file(path: Path) -> Article:
     """Read one .txt article and its NAME.meta.json sidecar."""
     try:
@@ -173,29 +223,16 @@ def read_text_file(path: Path) -> Article:
     except OSError as exc:
         raise IngestError(f"{path}: cannot read: {exc.strerror}") from exc
     raw = decode_bytes(data, str(path))
-    text, urls = split_url_lines(raw.replace("\r\n", "\n"))
-    if not text.strip():
-        raise IngestError(f"{path}: no article text (only URL lines or blank)")
     meta = read_sidecar(path)
-    src = str(path.with_name(path.stem + ".meta.json"))
-    meta_urls = meta.get("urls") or []
-    url = meta.get("url") or (urls[0] if urls else None)
-    all_urls = tuple(dict.fromkeys([u for u in [url, *meta_urls, *urls] if u]))
-    return Article(
-        doc_id=make_doc_id(str(meta.get("id") or path.stem)),
-        text=text,
-        published=normalize_date(meta.get("published"), src),
-        url=url,
-        urls=all_urls,
-        title=meta.get("title"),
-        lang=meta.get("lang") or "ja",
-        source_path=str(path),
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
+    where = str(path.with_name(path.stem + ".meta.json")) if meta else str(path)
+    if not split_url_lines(raw)[0].strip():
+        raise IngestError(f"{path}: no article text (only URL lines or blank)")
+    fields = _metadata(meta, where, raw, path.stem)
+    return Article(**fields, source_path=str(path), sha256=hashlib.sha256(data).hexdigest())
 
 
 def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterator[Article]:
-    """Articles of a JSONL corpus: one object per line with id, text, optional published, url, lang.
+    """Articles of a JSONL corpus: one object per line with id, text, optional published, url, lang, title.
 
     A malformed line raises IngestError naming the file and line, unless ``skipped`` is given,
     in which case it is recorded there and the rest of the corpus is read.
@@ -219,24 +256,10 @@ def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterato
                 text = obj.get("text")
                 if not isinstance(text, str) or not text.strip():
                     raise IngestError(f"{where}: missing or empty 'text'")
-                doc = obj.get("id")
-                if doc in (None, ""):
+                if obj.get("id") in (None, ""):
                     raise IngestError(f"{where}: missing 'id'")
-                body, urls = split_url_lines(text.replace("\r\n", "\n"))
-                if not body.strip():
-                    raise IngestError(f"{where}: no article text")
-                url = obj.get("url") or (urls[0] if urls else None)
-                yield Article(
-                    doc_id=make_doc_id(str(doc)),
-                    text=body,
-                    published=normalize_date(obj.get("published"), where),
-                    url=url,
-                    urls=tuple(dict.fromkeys([u for u in [url, *urls] if u])),
-                    title=obj.get("title"),
-                    lang=obj.get("lang") or "ja",
-                    source_path=where,
-                    sha256=hashlib.sha256(raw).hexdigest(),
-                )
+                fields = _metadata(obj, where, text, None)
+                yield Article(**fields, source_path=where, sha256=hashlib.sha256(raw).hexdigest())
             except IngestError as exc:
                 if skipped is None:
                     raise

@@ -91,8 +91,12 @@ class Mapper:
         kind, _, rest = key.partition(":")
         if not rest or kind not in ("person", "state", "org", "place"):
             raise MappingError(f"bad entity key {key!r}: expected person:, state:, org: or place: and a name")
-        rest = rest if _QID.match(rest) or kind == "state" else norm_key(rest)
-        return URIRef(f"{self.base}{kind}/{iri_escape(rest)}")
+        name = rest if _QID.match(rest) or kind == "state" else norm_key(rest)
+        if not name:
+            # a name of separators only: its own bytes, all percent-encoded (no normalised name looks like that,
+            # since iri_escape writes a literal % as %25)
+            return URIRef(f"{self.base}{kind}/{quote(rest.encode('utf-8', 'surrogatepass'), safe='')}")
+        return URIRef(f"{self.base}{kind}/{iri_escape(name)}")
 
     def doc_iri(self, doc_id: str) -> URIRef:
         return URIRef(f"{self.base}doc/{iri_escape(doc_id)}")

@@ -3,11 +3,18 @@
 GiNZA's NER labels are Extended Named Entity (ENE) types (Person, Country, City, Government,
 Position_Vocation, International_Organization, ...). They are kept as they are: the OntoNotes
 mapping would throw away the distinctions recognition needs.
+
+Sudachi refuses inputs over 49,149 bytes, and parsing time grows faster than sentence length,
+so a text is parsed in chunks cut at line and sentence ends (a run-on sentence is cut at a comma,
+or hard at a length limit), and the chunks are joined back into one Doc whose character offsets
+are those of the text.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -18,6 +25,8 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 MODEL = "ja_ginza"
+MAX_CHUNK_CHARS = 2000  # ~6 kB of UTF-8, far below Sudachi's limit
+MAX_PIECE_CHARS = 250  # a sentence longer than this is cut at a comma (or hard), and parsed on its own
 _lock = threading.Lock()
 _nlp: Language | None = None
 
@@ -39,11 +48,56 @@ def load_model(name: str = MODEL) -> Language:
         return _nlp
 
 
+def _pieces(text: str) -> Iterator[tuple[str, bool]]:
+    """Sentences and lines of ``text`` (they concatenate to it), each flagged True when it was cut out of a
+    run-on sentence longer than MAX_PIECE_CHARS."""
+    for m in re.finditer(r"[^。！？!?\n]*(?:[。！？!?]+|\n+|$)", text):
+        s = m.group(0)
+        cut_any = False
+        while len(s) > MAX_PIECE_CHARS:
+            cut = max(s.rfind("、", 0, MAX_PIECE_CHARS), s.rfind("，", 0, MAX_PIECE_CHARS))
+            cut = cut + 1 if cut > MAX_PIECE_CHARS // 4 else MAX_PIECE_CHARS
+            yield s[:cut], True
+            s = s[cut:]
+            cut_any = True
+        if s:
+            yield s, cut_any
+
+
+def chunks(text: str) -> list[str]:
+    """Consecutive slices of ``text`` (joined they give it back) of at most MAX_CHUNK_CHARS each; a piece
+    of a run-on sentence is a chunk of its own, so no parse sees a sentence longer than MAX_PIECE_CHARS."""
+    out: list[str] = []
+    cur = ""
+    for piece, was_cut in _pieces(text):
+        if cur and (was_cut or len(cur) + len(piece) > MAX_CHUNK_CHARS):
+            out.append(cur)
+            cur = ""
+        cur += piece
+        if was_cut:
+            out.append(cur)
+            cur = ""
+    if cur or not out:
+        out.append(cur)
+    return out
+
+
 def parse(text: str) -> Doc:
     """Parse one text."""
-    return load_model()(text)
+    return next(parse_many([text]))
 
 
 def parse_many(texts: Iterable[str], batch_size: int = 8) -> Iterator[Doc]:
-    """Parse texts in batches; yields Docs in input order."""
-    yield from load_model().pipe(texts, batch_size=batch_size)
+    """Parse texts in batches; yields one Doc per text, in input order."""
+    from spacy.tokens import Doc
+
+    nlp = load_model()
+    for text in texts:
+        parts = chunks(text)
+        if len(parts) == 1:
+            yield nlp(text)
+            continue
+        docs = list(nlp.pipe(parts, batch_size=batch_size))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # GiNZA's per-token user data is not needed after parsing
+            yield Doc.from_docs(docs, ensure_whitespace=False)

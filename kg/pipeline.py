@@ -8,6 +8,7 @@ computed: an interrupted or failed build never leaves a half-written file.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import itertools
 import json
@@ -15,6 +16,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -109,7 +111,8 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init) as pool:
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+    try:
         pending: collections.deque[cf.Future[list[DocumentStatements]]] = collections.deque()
         source = batches()
         for b in itertools.islice(source, jobs * 3):
@@ -123,6 +126,11 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
                 yield ds
                 if progress:
                     progress(1)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # an interrupt does not wait for queued work
+        raise
+    else:
+        pool.shutdown()
 
 
 def read_statements(path: Path) -> list[DocumentStatements]:
@@ -363,40 +371,63 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
                        skipped, removed, g)
 
 
+STAGING_PREFIX = ".kg-build-"
+
+
 def write_outputs(outdir: Path, outputs: dict[str, bytes], skipped: list[SkippedInput]) -> None:
-    """Write every output atomically; a stale skipped.json from an earlier build is removed."""
+    """Write every output into a staging folder, then move them all into OUTDIR.
+
+    An interrupt while the files are written leaves OUTDIR as it was (the staging folder is
+    removed). Once they start moving in, SIGINT and SIGTERM are held back until the last one is in
+    place: OUTDIR holds the previous build or this one, never a mix. A stale skipped.json from an
+    earlier build is removed, and so are staging folders left by a killed earlier run.
+    """
     if outdir.exists() and not outdir.is_dir():
         raise KgError(f"{outdir}: exists and is not a directory")
     outdir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".kg-build-", dir=outdir))
+    for stale in outdir.glob(STAGING_PREFIX + "*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    staging: Path | None = None
     try:
+        with _signals_deferred():  # the folder exists only once its removal below is sure to run
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
         for name, data in outputs.items():
             atomic_write_bytes(staging / name, data)
         if skipped:
             atomic_write_text(staging / "skipped.json", json.dumps(
-                [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False, indent=1) + "\n")
-        # the outputs move in together: SIGINT/SIGTERM wait until every file is in place
-        blocked = _block_signals()
-        try:
+                [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False,
+                indent=1) + "\n")
+        with _signals_deferred():
             for name in outputs:
                 (staging / name).replace(outdir / name)
             if skipped:
                 (staging / "skipped.json").replace(outdir / "skipped.json")
             elif (outdir / "skipped.json").exists():
                 (outdir / "skipped.json").unlink()
-        finally:
-            _restore_signals(blocked)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
-def _block_signals() -> set[signal.Signals] | None:
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends, then act on them as usual (KeyboardInterrupt).
+
+    Python runs signal handlers in the main thread only, so recording the signal there is safe even
+    when a native thread (the model's) receives it from the kernel.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.getsignal(s) for s in sigs}
+    for s in sigs:
+        signal.signal(s, lambda signum, frame: received.append(signum))
     try:
-        return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _restore_signals(old: set[signal.Signals] | None) -> None:
-    if old is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if received:
+            raise KeyboardInterrupt

@@ -32,12 +32,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # also an interrupt: never leave the temp file behind
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        if isinstance(exc, OSError):
+            raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -50,8 +52,28 @@ def turtle_bytes(g: Graph) -> bytes:
 
 
 def trig_bytes(ds: Dataset) -> bytes:
-    bind_prefixes(ds)
-    return ds.serialize(format="trig", encoding="utf-8")
+    """TriG with the named graphs in IRI order (rdflib's own order depends on hashing), each graph's
+    triples written by the Turtle serialiser, so the file is the same from run to run."""
+    prefixes: dict[str, str] = {}
+    blocks: list[str] = []
+    graphs = sorted((g for g in ds.graphs() if len(g)), key=lambda g: str(g.identifier))
+    for g in graphs:
+        sub = Graph(namespace_manager=ds.namespace_manager)
+        for t in g:
+            sub.add(t)
+        body = sub.serialize(format="turtle")
+        lines = body.split("\n")  # only real line ends: a literal may hold U+2028 and the like
+        for line in lines:
+            if line.startswith("@prefix "):
+                name, iri = line[len("@prefix "):].rstrip(" .").split(": ", 1)
+                prefixes[name] = iri
+        # not indented: a multi-line literal must stay as it is
+        triples = "\n".join(line for line in lines if not line.startswith("@prefix "))
+        ident = g.identifier
+        head = "{" if str(ident) == "urn:x-rdflib:default" else f"<{ident}> {{"
+        blocks.append(f"{head}\n{triples.strip(chr(10))}\n}}\n")
+    header = "".join(f"@prefix {name}: {iri} .\n" for name, iri in sorted(prefixes.items()))
+    return (header + "\n" + "\n".join(blocks)).encode("utf-8")
 
 
 def jsonld_bytes(g: Graph) -> bytes:
