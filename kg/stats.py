@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import KgError
 from kg.namespaces import DIP, RDF, RDFS
+from kg.writers.rdf import RDF_FORMATS, parse_rdf_file
 
 __all__ = [
     "ENTITY_CLASSES",
@@ -79,19 +80,7 @@ _CLASS_PRIORITY: tuple[URIRef, ...] = (
     DIP.EventStatus,
 )
 
-_RDF_FORMATS: dict[str, str] = {
-    ".ttl": "turtle",
-    ".turtle": "turtle",
-    ".nt": "nt",
-    ".n3": "n3",
-    ".trig": "trig",
-    ".nq": "nquads",
-    ".jsonld": "json-ld",
-    ".json": "json-ld",
-    ".rdf": "xml",
-    ".owl": "xml",
-    ".xml": "xml",
-}
+_RDF_FORMATS: dict[str, str] = RDF_FORMATS
 
 
 # --------------------------------------------------------------------------- reading
@@ -126,15 +115,7 @@ def load_graph(path: str | Path) -> Graph:
         known = ", ".join(sorted(_RDF_FORMATS))
         raise AnalysisError(f"{path}: unknown RDF file extension {path.suffix!r}; expected one of {known}")
     try:
-        if fmt in ("trig", "nquads"):
-            dataset = Dataset()
-            dataset.parse(path, format=fmt)
-            graph = Graph()
-            for s, p, o, _ in dataset.quads((None, None, None, None)):
-                graph.add((s, p, o))
-        else:
-            graph = Graph()
-            graph.parse(path, format=fmt)
+        graph = parse_rdf_file(path, fmt)
     except Exception as exc:  # rdflib raises many unrelated types for bad syntax
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AnalysisError(f"{path}: not valid {fmt} RDF: {first_line}") from exc

@@ -24,6 +24,7 @@ from rdflib.term import Node
 
 from kg.errors import ValidationError
 from kg.namespaces import OA, PREFIXES, bind_prefixes
+from kg.writers.rdf import RDF_FORMATS, parse_rdf_file
 
 #: Namespace of the shapes themselves (``dipsh:``), so report lines name shapes readably.
 DIPSH = Namespace("https://w3id.org/dipkg/shapes#")
@@ -34,19 +35,7 @@ if not SHAPES_DIR.is_dir():  # an installed package carries a copy of shapes/
     SHAPES_DIR = Path(__file__).resolve().parent / "data" / "shapes"
 
 #: File extension -> rdflib parser format, for :func:`validate_file`.
-FORMATS: dict[str, str] = {
-    ".ttl": "turtle",
-    ".trig": "trig",
-    ".nq": "nquads",
-    ".nt": "nt",
-    ".jsonld": "json-ld",
-    ".json": "json-ld",
-    ".n3": "n3",
-    ".rdf": "xml",
-    ".owl": "xml",
-    ".xml": "xml",
-}
-_QUAD_FORMATS = {"trig", "nquads"}
+FORMATS: dict[str, str] = RDF_FORMATS
 
 _SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -169,15 +158,9 @@ def read_graph(path: Path) -> Graph:
     if not path.is_file():
         raise ValidationError(f"{path}: not a regular file")
     try:
-        if fmt in _QUAD_FORMATS:
-            dataset = Dataset()
-            dataset.parse(path, format=fmt)
-            return _union(dataset)
-        graph = Graph()
-        graph.parse(path, format=fmt)
+        return parse_rdf_file(path, fmt)
     except Exception as exc:  # rdflib raises many unrelated types for bad syntax
         raise ValidationError(f"{path}: cannot parse as {fmt}: {exc}") from exc
-    return graph
 
 
 def _union(dataset: Dataset) -> Graph:

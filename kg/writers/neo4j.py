@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from rdflib import Dataset, Graph
+from rdflib import Graph
 
 import neo4j
 from kg.errors import IngestError, Neo4jError
@@ -37,6 +37,7 @@ from kg.projection import (
     default_rule,
     project,
 )
+from kg.writers.rdf import RDF_FORMATS, parse_rdf_file
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as nex
 
@@ -480,7 +481,7 @@ def load_graph(
     )
 
 
-_FORMATS = {".ttl": "turtle", ".nt": "nt", ".trig": "trig", ".nq": "nquads", ".jsonld": "json-ld", ".rdf": "xml"}
+_FORMATS = RDF_FORMATS
 
 
 def read_graph(path: Path) -> Graph:
@@ -497,14 +498,7 @@ def read_graph(path: Path) -> Graph:
     if fmt is None:
         raise IngestError(f"{path}: unknown RDF format (expected one of {', '.join(sorted(_FORMATS))})")
     try:
-        if fmt in ("trig", "nquads"):
-            ds = Dataset()
-            ds.parse(path, format=fmt)
-            g = Graph()
-            for s, p, o, _ in ds.quads():
-                g.add((s, p, o))
-            return g
-        return Graph().parse(path, format=fmt)
+        return parse_rdf_file(path, fmt)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IngestError(f"{path}: not valid {fmt}: {first}") from None

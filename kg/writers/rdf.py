@@ -21,6 +21,28 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+#: RDF file extensions kg reads, and their rdflib format names.
+RDF_FORMATS: dict[str, str] = {
+    ".ttl": "turtle", ".turtle": "turtle", ".trig": "trig", ".nq": "nquads", ".nt": "nt", ".n3": "n3",
+    ".jsonld": "json-ld", ".json": "json-ld", ".rdf": "xml", ".owl": "xml", ".xml": "xml",
+}
+
+
+def parse_rdf_file(path: Path, fmt: str) -> Graph:
+    """Parse one RDF file into one graph (the named graphs of TriG / N-Quads merged).
+
+    Raises whatever the parser raises; callers turn it into their stage's KgError naming the file.
+    """
+    if fmt in ("trig", "nquads"):
+        dataset = Dataset()
+        dataset.parse(path, format=fmt)
+        graph = Graph()
+        for s, p, o, _ in dataset.quads((None, None, None, None)):
+            graph.add((s, p, o))
+        return graph
+    return Graph().parse(path, format=fmt)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
