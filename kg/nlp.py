@@ -12,6 +12,7 @@ are those of the text.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import warnings
@@ -88,16 +89,27 @@ def parse(text: str) -> Doc:
 
 
 def parse_many(texts: Iterable[str], batch_size: int = 8) -> Iterator[Doc]:
-    """Parse texts in batches; yields one Doc per text, in input order."""
+    """Parse texts in batches; yields one Doc per text, in input order.
+
+    The chunks of several texts go through one ``nlp.pipe`` call, so long and short texts alike
+    are parsed in batches.
+    """
     from spacy.tokens import Doc
 
     nlp = load_model()
-    for text in texts:
-        parts = chunks(text)
-        if len(parts) == 1:
-            yield nlp(text)
-            continue
-        docs = list(nlp.pipe(parts, batch_size=batch_size))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # GiNZA's per-token user data is not needed after parsing
-            yield Doc.from_docs(docs, ensure_whitespace=False)
+    it = iter(texts)
+    while True:
+        group = list(itertools.islice(it, batch_size))
+        if not group:
+            return
+        parts = [chunks(t) for t in group]
+        flat = [c for p in parts for c in p]
+        docs = iter(nlp.pipe(flat, batch_size=max(batch_size, 1)))
+        for p in parts:
+            mine = [next(docs) for _ in p]
+            if len(mine) == 1:
+                yield mine[0]
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # GiNZA's per-token user data is not needed after parsing
+                yield Doc.from_docs(mine, ensure_whitespace=False)

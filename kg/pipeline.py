@@ -84,7 +84,7 @@ def _extract_batch(batch: list[Article]) -> list[DocumentStatements]:
 
 
 def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
-                     batch_size: int = 4, jobs: int = 1) -> Iterator[DocumentStatements]:
+                     batch_size: int | None = None, jobs: int = 1) -> Iterator[DocumentStatements]:
     """Parse articles with GiNZA and extract their statements, in input order.
 
     With ``jobs`` > 1 the work is spread over that many worker processes, each loading the model
@@ -92,6 +92,8 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
     the input is (parsed Docs never leave the worker).
     """
     it = iter(articles)
+    # in one process, large batches feed nlp.pipe best; across workers, small ones balance the load
+    batch_size = batch_size or (8 if jobs <= 1 else 2)
 
     def batches() -> Iterator[list[Article]]:
         while True:
@@ -230,6 +232,50 @@ def _drop_nonconforming(g: Graph, ds: Dataset, focus: set[str]) -> list[str]:
     return removed
 
 
+def _serialise_to(kind: str, graph: Graph | Dataset, path: str) -> None:
+    data = {"ttl": turtle_bytes, "trig": trig_bytes, "jsonld": jsonld_bytes}[kind](graph)  # type: ignore[operator]
+    Path(path).write_bytes(data)
+
+
+class _Serialisers:
+    """Turtle, TriG and JSON-LD made in forked child processes (they share the graph copy-on-write)."""
+
+    FILES = {"ttl": "graph.ttl", "trig": "graph.trig", "jsonld": "graph.jsonld"}
+
+    def __init__(self, g: Graph, ds: Dataset) -> None:
+        import multiprocessing as mp
+
+        self.tmp = Path(tempfile.mkdtemp(prefix="kg-serialise-"))
+        self.procs = []
+        if "fork" not in mp.get_all_start_methods():
+            return
+        ctx = mp.get_context("fork")
+        for kind, graph in (("trig", ds), ("ttl", g), ("jsonld", g)):
+            p = ctx.Process(target=_serialise_to, args=(kind, graph, str(self.tmp / kind)), daemon=True)
+            p.start()
+            self.procs.append((kind, p))
+
+    def collect(self) -> dict[str, bytes] | None:
+        """The serialised files, or None when a child failed (the caller then serialises itself)."""
+        if not self.procs:
+            return None
+        out: dict[str, bytes] = {}
+        for kind, p in self.procs:
+            p.join()
+            f = self.tmp / kind
+            if p.exitcode != 0 or not f.exists():
+                return None
+            out[self.FILES[kind]] = f.read_bytes()
+        return out
+
+    def close(self) -> None:
+        for _, p in self.procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 CACHE_DIR = ".kg-cache"
 
 
@@ -343,19 +389,27 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     g, ds = to_rdf(docs, base)
     conforms, violations, summary_text, removed = True, 0, "", []
     report = Graph()
-    if validate:
-        result = validate_graph(g)
-        report = result.report_graph
-        conforms = result.conforms
-        violations = sum(1 for v in result.violations if v.severity == "Violation")
-        if not conforms:
-            summary_text = summarize(result, g)
-            removed = _drop_nonconforming(g, ds, {v.focus_node for v in result.violations
-                                                  if v.severity == "Violation"})
+    # with workers to spare, the RDF files are serialised in forked processes while SHACL runs here;
+    # if the graph turns out not to conform, they are made again from the conforming part
+    ahead = _Serialisers(g, ds) if (jobs or os.cpu_count() or 1) > 1 and validate else None
+    try:
+        if validate:
+            result = validate_graph(g)
+            report = result.report_graph
+            conforms = result.conforms
+            violations = sum(1 for v in result.violations if v.severity == "Violation")
+            if not conforms:
+                summary_text = summarize(result, g)
+                removed = _drop_nonconforming(g, ds, {v.focus_node for v in result.violations
+                                                      if v.severity == "Violation"})
+        files = ahead.collect() if ahead is not None and conforms else None
+    finally:
+        if ahead is not None:
+            ahead.close()
+    if files is None:
+        files = {"graph.ttl": turtle_bytes(g), "graph.trig": trig_bytes(ds), "graph.jsonld": jsonld_bytes(g)}
     outputs = {
-        "graph.ttl": turtle_bytes(g),
-        "graph.trig": trig_bytes(ds),
-        "graph.jsonld": jsonld_bytes(g),
+        **files,
         "statements.jsonl": statements_jsonl(docs).encode("utf-8"),
         "validation.ttl": turtle_bytes(report),
     }
