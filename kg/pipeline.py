@@ -389,9 +389,9 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     g, ds = to_rdf(docs, base)
     conforms, violations, summary_text, removed = True, 0, "", []
     report = Graph()
-    # with workers to spare, the RDF files are serialised in forked processes while SHACL runs here;
-    # if the graph turns out not to conform, they are made again from the conforming part
-    ahead = _Serialisers(g, ds) if (jobs or os.cpu_count() or 1) > 1 and validate else None
+    # on a machine with more than one core, the RDF files are serialised in forked processes while
+    # SHACL runs here; if the graph turns out not to conform, they are made again from its conforming part
+    ahead = _Serialisers(g, ds) if (os.cpu_count() or 1) > 1 and validate else None
     try:
         if validate:
             result = validate_graph(g)
