@@ -188,6 +188,10 @@ MEETINGS = [
     # Bとの会談 with the source of the account as the other party
     ("河野大臣は、ポンペオ長官から、直近の金英哲(キム・ヨンチョル)朝鮮労働党副委員長との会談について説明を受けました。",
      "2019-01-21", {POMPEO, KIM_YC}, "Meeting", None, None, "held"),
+    # Bとの会談 right after A (the と dropped), with a range of dates after the trigger
+    ("アメリカのポンペイ国務長官北朝鮮のキム・ヨンチョル朝鮮労働党副委員長との会談が5月30日から2日間の日程で、"
+     "ニューヨークで行われました。", "2018-06-01",
+     {POMPEO, KIM_YC}, "Meeting", "2018-05-30", "place:ニューヨーク", "held"),
     # a date bound to another verb is not the meeting's
     ("北朝鮮の李容浩(リ・ヨンホ)外相が帰国した。李外相は先月29日に平壌を出発し、ベトナムを訪問した後、"
      "中国で習近平国家主席らと会談しました。", "2018-12-11",

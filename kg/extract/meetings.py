@@ -137,6 +137,12 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                 before = [m for m in ctx.mentions_between(sent.start, p.start) if _party(ctx, m)
                           and ctx.key(m) != ctx.key(p)]
                 other = [m for m in before if m.particle in ("は", "が", "としては", "として", "から")][-1:]
+                people = [m for m in before if m.type in ("Person", "Role")]
+                if not other and people:
+                    # AとBとの会談 with the と dropped (ポンペイ国務長官北朝鮮のキム…との会談): A right before B
+                    gap = ctx.text[people[-1].ext_end: p.start]
+                    if len(gap) <= 8 and not re.search(r"[はがをにで。「」]", gap):
+                        other = people[-1:]
                 chosen = [p] + other
                 rule = "meeting.noun-with"
             elif partners:
