@@ -189,7 +189,7 @@ MEETINGS = [
     ("河野大臣は、ポンペオ長官から、直近の金英哲(キム・ヨンチョル)朝鮮労働党副委員長との会談について説明を受けました。",
      "2019-01-21", {POMPEO, KIM_YC}, "Meeting", None, None, "held"),
     # Bとの会談 right after A (the と dropped), with a range of dates after the trigger
-    ("アメリカのポンペイ国務長官北朝鮮のキム・ヨンチョル朝鮮労働党副委員長との会談が5月30日から2日間の日程で、"
+    ("アメリカのポンペイオ国務長官北朝鮮のキム・ヨンチョル朝鮮労働党副委員長との会談が5月30日から2日間の日程で、"
      "ニューヨークで行われました。", "2018-06-01",
      {POMPEO, KIM_YC}, "Meeting", "2018-05-30", "place:ニューヨーク", "held"),
     # a date bound to another verb is not the meeting's
