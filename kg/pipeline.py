@@ -93,7 +93,7 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
     """
     it = iter(articles)
     # in one process, large batches feed nlp.pipe best; across workers, small ones balance the load
-    batch_size = batch_size or (8 if jobs <= 1 else 2)
+    batch_size = batch_size or (4 if jobs <= 1 else 2)
 
     def batches() -> Iterator[list[Article]]:
         while True:
