@@ -231,39 +231,44 @@ def read_text_file(path: Path) -> Article:
     return Article(**fields, source_path=str(path), sha256=hashlib.sha256(data).hexdigest())
 
 
-def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterator[Article]:
-    """Articles of a JSONL corpus: one object per line with id, text, optional published, url, lang, title.
-
-    A malformed line raises IngestError naming the file and line, unless ``skipped`` is given,
-    in which case it is recorded there and the rest of the corpus is read.
-    """
+def jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a JSONL file with their line numbers; IngestError when it cannot be opened."""
     try:
         fh = path.open("rb")
     except OSError as exc:
         raise IngestError(f"{path}: cannot read: {exc.strerror}") from exc
     with fh:
         for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            where = f"{path}:{lineno}"
+            if raw.strip():
+                yield lineno, raw
+
+
+def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterator[Article]:
+    """Articles of a JSONL corpus: one object per line with id, text, optional published, url, lang, title.
+
+    A malformed line raises IngestError naming the file and line, unless ``skipped`` is given,
+    in which case it is recorded there and the rest of the corpus is read.
+    """
+    for lineno, raw in jsonl_lines(path):
+        where = f"{path}:{lineno}"
+        try:
             try:
-                try:
-                    obj = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise IngestError(f"{where}: not a valid UTF-8 JSON line: {exc}") from exc
-                if not isinstance(obj, dict):
-                    raise IngestError(f"{where}: each line must be a JSON object")
-                text = obj.get("text")
-                if not isinstance(text, str) or not text.strip():
-                    raise IngestError(f"{where}: missing or empty 'text'")
-                if obj.get("id") in (None, ""):
-                    raise IngestError(f"{where}: missing 'id'")
-                fields = _metadata(obj, where, text, None)
-                yield Article(**fields, source_path=where, sha256=hashlib.sha256(raw).hexdigest())
-            except IngestError as exc:
-                if skipped is None:
-                    raise
-                skipped.append(SkippedInput(where, _reason(exc, where)))
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise IngestError(f"{where}: not a valid UTF-8 JSON line: {exc}") from exc
+            if not isinstance(obj, dict):
+                raise IngestError(f"{where}: each line must be a JSON object")
+            text = obj.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise IngestError(f"{where}: missing or empty 'text'")
+            if obj.get("id") in (None, ""):
+                raise IngestError(f"{where}: missing 'id'")
+            fields = _metadata(obj, where, text, None)
+            yield Article(**fields, source_path=where, sha256=hashlib.sha256(raw).hexdigest())
+        except IngestError as exc:
+            if skipped is None:
+                raise
+            skipped.append(SkippedInput(where, _reason(exc, where)))
 
 
 def read_articles(paths: list[Path], skipped: list[SkippedInput] | None = None,

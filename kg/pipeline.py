@@ -26,7 +26,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF
 
 from kg.errors import IngestError, KgError, MappingError
-from kg.ingest import SkippedInput, read_articles
+from kg.ingest import SkippedInput, jsonl_lines, read_articles
 from kg.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.namespaces import DIP, OA, bind_prefixes
 from kg.records import (
@@ -147,35 +147,28 @@ def read_statements(path: Path) -> list[DocumentStatements]:
         if cur is not None:
             docs.append(DocumentStatements(cur, tuple(ents), tuple(stmts)))
 
-    try:
-        fh = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise IngestError(f"{path}: cannot read: {exc.strerror}") from exc
-    with fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
+    for n, raw in jsonl_lines(path):
+        try:
+            d = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise IngestError(f"{path}:{n}: not valid JSON: {exc}") from exc
+        if isinstance(d, dict) and d.get("kind") == "document":
+            flush()
+            fields = {k: v for k, v in d.items() if k != "kind"}
+            fields["urls"] = tuple(fields.get("urls") or ())
             try:
-                d = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestError(f"{path}:{n}: not valid JSON: {exc}") from exc
-            if isinstance(d, dict) and d.get("kind") == "document":
-                flush()
-                fields = {k: v for k, v in d.items() if k != "kind"}
-                fields["urls"] = tuple(fields.get("urls") or ())
-                try:
-                    cur = Article(text="", **fields)
-                except TypeError as exc:
-                    raise IngestError(f"{path}:{n}: bad document line: {exc}") from exc
-                ents, stmts = [], []
-                continue
-            if cur is None:
-                raise IngestError(f"{path}:{n}: a statement before any 'document' line")
-            try:
-                s = statement_from_dict(d)
-            except ValueError as exc:
-                raise IngestError(f"{path}:{n}: {exc}") from exc
-            (ents if isinstance(s, EntityRecord) else stmts).append(s)
+                cur = Article(text="", **fields)
+            except TypeError as exc:
+                raise IngestError(f"{path}:{n}: bad document line: {exc}") from exc
+            ents, stmts = [], []
+            continue
+        if cur is None:
+            raise IngestError(f"{path}:{n}: a statement before any 'document' line")
+        try:
+            s = statement_from_dict(d)
+        except ValueError as exc:
+            raise IngestError(f"{path}:{n}: {exc}") from exc
+        (ents if isinstance(s, EntityRecord) else stmts).append(s)
     flush()
     if not docs:
         raise IngestError(f"{path}: no documents in the statements file")
