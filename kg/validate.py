@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyshacl
-from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, RDF, SH
 from rdflib.term import Node
 
 from kg.errors import ValidationError
 from kg.namespaces import OA, PREFIXES, bind_prefixes
-from kg.writers.rdf import RDF_FORMATS, parse_rdf_file
+from kg.writers.rdf import RDF_FORMATS, parse_rdf_file, union_graph
 
 #: Namespace of the shapes themselves (``dipsh:``), so report lines name shapes readably.
 DIPSH = Namespace("https://w3id.org/dipkg/shapes#")
@@ -119,7 +119,7 @@ def validate_graph(data: Graph, shapes: Graph | None = None) -> ValidationResult
     """Validate ``data`` against ``shapes`` (default: :func:`load_shapes`) with no inference."""
     shapes_graph = shapes if shapes is not None else load_shapes()
     if data.context_aware:  # a Dataset: validate the union, not each named graph on its own
-        data = _union(data)  # type: ignore[arg-type]
+        data = union_graph(data)  # type: ignore[arg-type]
     try:
         _conforms, report, text = pyshacl.validate(
             data,
@@ -161,16 +161,6 @@ def read_graph(path: Path) -> Graph:
         return parse_rdf_file(path, fmt)
     except Exception as exc:  # rdflib raises many unrelated types for bad syntax
         raise ValidationError(f"{path}: cannot parse as {fmt}: {exc}") from exc
-
-
-def _union(dataset: Dataset) -> Graph:
-    """All triples of every graph of ``dataset`` in one graph."""
-    graph = Graph()
-    for s, p, o, _g in dataset.quads((None, None, None, None)):
-        graph.add((s, p, o))
-    for prefix, iri in dataset.namespaces():
-        graph.bind(prefix, iri)
-    return graph
 
 
 def _bind_report_prefixes(graph: Graph) -> None:

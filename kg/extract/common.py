@@ -33,7 +33,7 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
     held = re.match(ctx.lex.get("held_attached", r"^(?!x)x"), after)
     # a te-form (会談し、) carries no tense of its own: the sentence's last predicate decides
     if (held and not any(w in after[:12] for w in cues.get("cancelled", []))
-            and (not re.fullmatch(r"し?[、,]", held.group(0)) or _past_sentence(sent))):
+            and (not re.fullmatch(r"し?[、,]", held.group(0)) or past_sentence(sent))):
         return "held"
     if re.match(r"^[がは][^。「」]{0,30}?(?:(?:行われ|開かれ|開催され)(?:た|ました)|終了|閉幕|終わっ|決裂|物別れ)", after):
         return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました / 会談は28日、…終了した
@@ -50,12 +50,12 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
                 return status
     if any(w in clause.rsplit("、", 1)[-1] for w in ctx.lex.get("held_before", [])):
         return "held"  # 直近の…との会談
-    if re.match(r"(?:し|する|して)", text[b: b + 2]) and _past_sentence(sent):
+    if re.match(r"(?:し|する|して)", text[b: b + 2]) and past_sentence(sent):
         return "held"
     return "planned"
 
 
-def _past_sentence(sent: Sentence) -> bool:
+def past_sentence(sent: Sentence) -> bool:
     tail = re.sub(r"[。\s」]+$", "", sent.text)
     return re.search(r"(た|ました|でした|ていた|という|ということです|とみられる|とみられます)$", tail) is not None
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kg.extract.common import date_near, dates_compatible, merge_status, plausible_date, status_near
+from kg.extract.common import (
+    date_near,
+    dates_compatible,
+    merge_status,
+    past_sentence,
+    plausible_date,
+    status_near,
+)
 from kg.extract.context import DocContext
 from kg.recognize import Mention
 from kg.records import Evidence, VisitStatement
@@ -132,7 +139,7 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
         else:
             start = end = None
         status = status_near(ctx, sent, a, b) if form != "after" else (
-            "held" if _past(sent.text) else "planned")  # 訪問先の…: the visit is under way
+            "held" if past_sentence(sent) else "planned")  # 訪問先の…: the visit is under way
         start, end = plausible_date(ctx, status, start, end)
         for st, pl in dests:
             if st and ctx.gaz.state_key_of(visitor) == st:
@@ -143,10 +150,6 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
                        status=v.status, doc_id=ctx.article.doc_id, evidence=tuple(v.evidence))
         for v in visits
     ]
-
-
-def _past(sentence: str) -> bool:
-    return re.search(r"(た|ました|という|ということです)[。」]*$", sentence.strip()) is not None
 
 
 def _add(visits: list[_Visit], who: str, st: str | None, pl: str | None, start: str | None, end: str | None,

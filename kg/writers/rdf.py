@@ -36,11 +36,18 @@ def parse_rdf_file(path: Path, fmt: str) -> Graph:
     if fmt in ("trig", "nquads"):
         dataset = Dataset()
         dataset.parse(path, format=fmt)
-        graph = Graph()
-        for s, p, o, _ in dataset.quads((None, None, None, None)):
-            graph.add((s, p, o))
-        return graph
+        return union_graph(dataset)
     return Graph().parse(path, format=fmt)
+
+
+def union_graph(dataset: Dataset) -> Graph:
+    """All triples of every graph of ``dataset`` in one graph, with its prefixes."""
+    graph = Graph()
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        graph.add((s, p, o))
+    for prefix, iri in dataset.namespaces():
+        graph.bind(prefix, iri)
+    return graph
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
