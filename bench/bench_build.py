@@ -193,9 +193,7 @@ def cli_flags() -> set[str]:
 PHASE_HOOKS = (
     ("kg.pipeline", "to_rdf", "to_rdf"),
     ("kg.validate", "validate_graph", "validate"),
-    ("kg.pipeline", "turtle_bytes", "serialize"),
-    ("kg.pipeline", "trig_bytes", "serialize"),
-    ("kg.pipeline", "jsonld_bytes", "serialize"),
+    ("kg.pipeline", "serialise", "serialize"),
     ("kg.pipeline", "statements_jsonl", "serialize"),
     ("kg.pipeline", "write_outputs", "write"),
     ("kg.extract", "extract_document", "rules"),  # inside the extraction; in this process with 1 worker only

@@ -12,6 +12,7 @@ are those of the text.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import re
 import threading
@@ -41,6 +42,9 @@ def load_model(name: str = MODEL) -> Language:
                 import spacy
 
                 _nlp = spacy.load(name)
+                # the model is hundreds of thousands of long-lived objects: keep them out of every later
+                # garbage collection (which would otherwise scan them all each time the graph grows)
+                gc.freeze()
             except OSError as exc:
                 raise NlpError(
                     f"the Japanese model {name!r} is not installed: run `pip install ja-ginza ginza` "

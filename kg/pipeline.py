@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import hashlib
 import itertools
 import json
@@ -37,7 +38,7 @@ from kg.records import (
     dumps_statement,
     statement_from_dict,
 )
-from kg.writers.rdf import atomic_write_bytes, atomic_write_text, jsonld_bytes, trig_bytes, turtle_bytes
+from kg.writers.rdf import atomic_write_bytes, atomic_write_text, graph_files, trig_bytes, turtle_bytes
 
 OUTPUTS = ("graph.ttl", "graph.trig", "graph.jsonld", "statements.jsonl", "validation.ttl", "skipped.json")
 
@@ -225,47 +226,45 @@ def _drop_nonconforming(g: Graph, ds: Dataset, focus: set[str]) -> list[str]:
     return removed
 
 
-def _serialise_to(kind: str, graph: Graph | Dataset, path: str) -> None:
-    data = {"ttl": turtle_bytes, "trig": trig_bytes, "jsonld": jsonld_bytes}[kind](graph)  # type: ignore[operator]
-    Path(path).write_bytes(data)
+def serialise(g: Graph, ds: Dataset) -> dict[str, bytes]:
+    """graph.ttl, graph.trig and graph.jsonld."""
+    files = graph_files(g)
+    return {"graph.ttl": files["ttl"], "graph.trig": trig_bytes(ds), "graph.jsonld": files["jsonld"]}
 
 
-class _Serialisers:
-    """Turtle, TriG and JSON-LD made in forked child processes (they share the graph copy-on-write)."""
-
-    FILES = {"ttl": "graph.ttl", "trig": "graph.trig", "jsonld": "graph.jsonld"}
+class _Serialiser:
+    """The RDF files made in a forked child process (it shares the graphs copy-on-write) while SHACL
+    runs in this one."""
 
     def __init__(self, g: Graph, ds: Dataset) -> None:
         import multiprocessing as mp
 
         self.tmp = Path(tempfile.mkdtemp(prefix="kg-serialise-"))
-        self.procs = []
-        if "fork" not in mp.get_all_start_methods():
-            return
-        ctx = mp.get_context("fork")
-        for kind, graph in (("trig", ds), ("ttl", g), ("jsonld", g)):
-            p = ctx.Process(target=_serialise_to, args=(kind, graph, str(self.tmp / kind)), daemon=True)
-            p.start()
-            self.procs.append((kind, p))
+        self.proc = None
+        if "fork" in mp.get_all_start_methods():
+            self.proc = mp.get_context("fork").Process(target=self._run, args=(g, ds, self.tmp), daemon=True)
+            self.proc.start()
+
+    @staticmethod
+    def _run(g: Graph, ds: Dataset, tmp: Path) -> None:
+        for name, data in serialise(g, ds).items():
+            (tmp / name).write_bytes(data)
 
     def collect(self) -> dict[str, bytes] | None:
-        """The serialised files, or None when a child failed (the caller then serialises itself)."""
-        if not self.procs:
+        """The serialised files, or None when the child failed (the caller then serialises itself)."""
+        if self.proc is None:
             return None
-        out: dict[str, bytes] = {}
-        for kind, p in self.procs:
-            p.join()
-            f = self.tmp / kind
-            if p.exitcode != 0 or not f.exists():
-                return None
-            out[self.FILES[kind]] = f.read_bytes()
-        return out
+        self.proc.join()
+        names = ("graph.ttl", "graph.trig", "graph.jsonld")
+        if self.proc.exitcode != 0 or not all((self.tmp / n).exists() for n in names):
+            return None
+        return {n: (self.tmp / n).read_bytes() for n in names}
 
     def close(self) -> None:
-        for _, p in self.procs:
-            if p.is_alive():
-                p.terminate()
-            p.join()
+        if self.proc is not None:
+            if self.proc.is_alive():
+                self.proc.terminate()
+            self.proc.join()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -371,6 +370,8 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
             bar = tqdm(total=len(todo), unit="article", desc="extracting")
         fresh: dict[str, DocumentStatements] = {}
         try:
+            if n_jobs > 1:  # longest first: the workers finish together instead of one waiting on a long text
+                todo.sort(key=lambda a: len(a.text), reverse=True)
             for ds in extract_articles(todo, bar.update if bar else None, jobs=n_jobs):
                 fresh[ds.article.doc_id] = ds
                 if cache is not None:
@@ -379,34 +380,35 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
             if bar:
                 bar.close()
         docs = [cached.get(a.doc_id) or fresh[a.doc_id] for a in articles]
-    g, ds = to_rdf(docs, base)
-    conforms, violations, summary_text, removed = True, 0, "", []
-    report = Graph()
-    # on a machine with more than one core, the RDF files are serialised in forked processes while
-    # SHACL runs here; if the graph turns out not to conform, they are made again from its conforming part
-    ahead = _Serialisers(g, ds) if (os.cpu_count() or 1) > 1 and validate else None
-    try:
-        if validate:
-            result = validate_graph(g)
-            report = result.report_graph
-            conforms = result.conforms
-            violations = sum(1 for v in result.violations if v.severity == "Violation")
-            if not conforms:
-                summary_text = summarize(result, g)
-                removed = _drop_nonconforming(g, ds, {v.focus_node for v in result.violations
-                                                      if v.severity == "Violation"})
-        files = ahead.collect() if ahead is not None and conforms else None
-    finally:
-        if ahead is not None:
-            ahead.close()
-    if files is None:
-        files = {"graph.ttl": turtle_bytes(g), "graph.trig": trig_bytes(ds), "graph.jsonld": jsonld_bytes(g)}
-    outputs = {
-        **files,
-        "statements.jsonl": statements_jsonl(docs).encode("utf-8"),
-        "validation.ttl": turtle_bytes(report),
-    }
-    write_outputs(outdir, outputs, skipped)
+    with _gc_paused():  # the graph is built once and kept: collecting it over and over only costs time
+        g, ds = to_rdf(docs, base)
+        conforms, violations, summary_text, removed = True, 0, "", []
+        report = Graph()
+        # on a machine with more than one core, the RDF files are serialised in a forked process while
+        # SHACL runs here; if the graph turns out not to conform, they are made again from its conforming part
+        ahead = _Serialiser(g, ds) if (os.cpu_count() or 1) > 1 and validate else None
+        try:
+            if validate:
+                result = validate_graph(g)
+                report = result.report_graph
+                conforms = result.conforms
+                violations = sum(1 for v in result.violations if v.severity == "Violation")
+                if not conforms:
+                    summary_text = summarize(result, g)
+                    removed = _drop_nonconforming(g, ds, {v.focus_node for v in result.violations
+                                                          if v.severity == "Violation"})
+            files = ahead.collect() if ahead is not None and conforms else None
+        finally:
+            if ahead is not None:
+                ahead.close()
+        if files is None:
+            files = serialise(g, ds)
+        outputs = {
+            **files,
+            "statements.jsonl": statements_jsonl(docs).encode("utf-8"),
+            "validation.ttl": turtle_bytes(report),
+        }
+        write_outputs(outdir, outputs, skipped)
     if cache is not None:
         cache.prune(set(keys.values()))
     counts: Counter[str] = Counter()
@@ -416,6 +418,22 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     n_statements = sum(len(d.statements) for d in docs)
     return BuildResult(outdir, len(docs), n_statements, conforms, dict(counts), violations, summary_text,
                        skipped, removed, g)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection in the block (reference counting still frees memory).
+
+    Mapping and validation create a few hundred thousand objects that all live until the build ends;
+    the collector would scan them again and again while they are made, for nothing.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 STAGING_PREFIX = ".kg-build-"

@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
-from rdflib import Dataset, Graph
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.namespace import RDF, XSD
+from rdflib.term import Node
 
 from kg.errors import WriteError
 from kg.namespaces import bind_prefixes
@@ -75,44 +80,169 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+class _BlankNodes(Exception):
+    """The graph has blank nodes: rdflib's serialiser writes them nested (``[ ... ]``)."""
+
+
+class _Terms:
+    """rdflib terms as pyoxigraph terms (each distinct term converted once), and the prefixes used."""
+
+    def __init__(self, namespaces: Iterable[tuple[str, str]]) -> None:
+        self.cache: dict[Node, ox.NamedNode | ox.Literal] = {}
+        self.by_ns = {}
+        for prefix, ns in sorted(namespaces):
+            self.by_ns.setdefault(str(ns), prefix)
+        self.used: dict[str, str] = {}
+
+    def iri(self, value: str) -> ox.NamedNode:
+        cut = max(value.rfind("/"), value.rfind("#")) + 1
+        prefix = self.by_ns.get(value[:cut])
+        if prefix is not None:
+            self.used[prefix] = value[:cut]
+        return ox.NamedNode(value)
+
+    def __call__(self, t: Node) -> ox.NamedNode | ox.Literal:
+        n = self.cache.get(t)
+        if n is not None:
+            return n
+        if isinstance(t, URIRef):
+            n = self.iri(str(t))
+        elif isinstance(t, Literal):
+            if t.language:
+                n = ox.Literal(str(t), language=t.language)
+            elif t.datatype is not None and t.datatype != XSD.string:
+                n = ox.Literal(str(t), datatype=self.iri(str(t.datatype)))
+            else:
+                n = ox.Literal(str(t))
+        else:
+            raise _BlankNodes
+        self.cache[t] = n
+        return n
+
+    def prefixes(self) -> dict[str, str]:
+        return dict(sorted(self.used.items()))
+
+
+_TYPE = RDF.type  # rdflib's namespace attribute lookup is slow in a sort key
+
+
+def _triple_order(t: tuple[Node, Node, Node]) -> tuple[str, bool, str, bool, str, str, str]:
+    """Subjects by IRI, rdf:type first, then predicates and objects (IRIs before literals)."""
+    s, p, o = t
+    if isinstance(o, Literal):
+        return (str(s), p != _TYPE, str(p), True, str(o), o.language or "", o.datatype or "")
+    return (str(s), p != _TYPE, str(p), False, str(o), "", "")
+
+
+def _ox_triples(g: Graph, terms: _Terms) -> list[ox.Triple]:
+    return [ox.Triple(terms(s), terms(p), terms(o)) for s, p, o in sorted(g, key=_triple_order)]
+
+
 def turtle_bytes(g: Graph) -> bytes:
+    """Turtle, subjects in IRI order, with the project's prefixes (those used).
+
+    Graphs without blank nodes (every graph kg builds) are written by pyoxigraph, which is many
+    times faster than rdflib's serialiser; a graph with blank nodes (a SHACL report) by rdflib.
+    """
+    return graph_files(g, ("ttl",))["ttl"]
+
+
+def graph_files(g: Graph, kinds: Iterable[str] = ("ttl", "jsonld")) -> dict[str, bytes]:
+    """``g`` as Turtle (``ttl``) and / or JSON-LD (``jsonld``), sorting and converting its triples once."""
+    kinds = tuple(kinds)
     bind_prefixes(g)
-    return g.serialize(format="turtle", encoding="utf-8")
+    terms = _Terms(g.namespaces())
+    try:
+        triples = _ox_triples(g, terms)
+    except _BlankNodes:
+        return {k: g.serialize(format="turtle" if k == "ttl" else "json-ld", encoding="utf-8",
+                               **({} if k == "ttl" else {"auto_compact": True})) for k in kinds}
+    out: dict[str, bytes] = {}
+    if "ttl" in kinds:
+        out["ttl"] = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=terms.prefixes())
+    if "jsonld" in kinds:
+        out["jsonld"] = _jsonld(triples, terms.prefixes())
+    return out
 
 
 def trig_bytes(ds: Dataset) -> bytes:
-    """TriG with the named graphs in IRI order (rdflib's own order depends on hashing), each graph's
-    triples written by the Turtle serialiser, so the file is the same from run to run."""
-    prefixes: dict[str, str] = {}
-    blocks: list[str] = []
-    graphs = sorted((g for g in ds.graphs() if len(g)), key=lambda g: str(g.identifier))
-    for g in graphs:
-        sub = Graph(namespace_manager=ds.namespace_manager)
-        for t in g:
-            sub.add(t)
-        body = sub.serialize(format="turtle")
-        lines = body.split("\n")  # only real line ends: a literal may hold U+2028 and the like
-        for line in lines:
-            if line.startswith("@prefix "):
-                name, iri = line[len("@prefix "):].rstrip(" .").split(": ", 1)
-                prefixes[name] = iri
-        # not indented: a multi-line literal must stay as it is
-        triples = "\n".join(line for line in lines if not line.startswith("@prefix "))
-        ident = g.identifier
-        head = "{" if str(ident) == "urn:x-rdflib:default" else f"<{ident}> {{"
-        blocks.append(f"{head}\n{triples.strip(chr(10))}\n}}\n")
-    header = "".join(f"@prefix {name}: {iri} .\n" for name, iri in sorted(prefixes.items()))
-    return (header + "\n" + "\n".join(blocks)).encode("utf-8")
+    """TriG, one block per named graph in IRI order, each graph's subjects in IRI order."""
+    bind_prefixes(ds)
+    terms = _Terms(ds.namespaces())
+    quads: list[ox.Quad] = []
+    for g in sorted((g for g in ds.graphs() if len(g)), key=lambda g: str(g.identifier)):
+        name = ox.DefaultGraph() if g.identifier == DATASET_DEFAULT_GRAPH_ID else ox.NamedNode(str(g.identifier))
+        try:
+            quads.extend(ox.Quad(terms(s), terms(p), terms(o), name) for s, p, o in sorted(g, key=_triple_order))
+        except _BlankNodes:
+            return ds.serialize(format="trig", encoding="utf-8")
+    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=terms.prefixes())
 
 
 def jsonld_bytes(g: Graph) -> bytes:
-    """JSON-LD with a context of the project's prefixes, nodes sorted by @id."""
-    bind_prefixes(g)
-    data = json.loads(g.serialize(format="json-ld", auto_compact=True))
-    if isinstance(data, dict) and isinstance(data.get("@graph"), list):
-        data["@graph"].sort(key=lambda n: str(n.get("@id", "")))
-        for node in data["@graph"]:
-            for k, v in node.items():
-                if isinstance(v, list):
-                    node[k] = sorted(v, key=lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False))
-    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    """Compact JSON-LD: a context of the prefixes used, nodes sorted by ``@id``, one node per line.
+
+    pyoxigraph writes the expanded form; it is compacted here with prefixes only (no terms), so
+    every key is a compact IRI (``dip:participant``), ``rdf:type`` becomes ``@type``, plain strings
+    become JSON strings and a single value is not wrapped in a list.
+    """
+    return graph_files(g, ("jsonld",))["jsonld"]
+
+
+def _jsonld(triples: list[ox.Triple], prefixes: dict[str, str]) -> bytes:
+    expanded = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD))
+    compact = _Compactor(prefixes)
+    context = json.dumps(prefixes, ensure_ascii=False, indent=1).replace("\n", "\n ")
+    # one node per line: readable, and json's C encoder does the work (indent= would not use it)
+    nodes = ",\n  ".join(json.dumps(n, ensure_ascii=False) for n in compact.nodes(expanded))
+    return f'{{\n "@context": {context},\n "@graph": [\n  {nodes}\n ]\n}}\n'.encode()
+
+
+class _Compactor:
+    """JSON-LD compaction of expanded node objects with a context of prefixes only."""
+
+    def __init__(self, prefixes: dict[str, str]) -> None:
+        self.by_ns = {ns: p for p, ns in prefixes.items()}
+        self.cache: dict[str, str] = {}
+
+    def iri(self, value: str) -> str:
+        out = self.cache.get(value)
+        if out is None:
+            cut = max(value.rfind("/"), value.rfind("#")) + 1
+            prefix = self.by_ns.get(value[:cut])
+            local = value[cut:]
+            # a compact IRI whose suffix starts with // would read as an absolute IRI
+            out = f"{prefix}:{local}" if prefix is not None and not local.startswith("//") else value
+            self.cache[value] = out
+        return out
+
+    def value(self, v: dict[str, str]) -> str | dict[str, str]:
+        if "@id" in v:
+            return {"@id": self.iri(v["@id"])}
+        if "@type" in v:
+            return {"@type": self.iri(v["@type"]), "@value": v["@value"]}
+        if "@language" in v:
+            return {"@language": v["@language"], "@value": v["@value"]}
+        return v["@value"]
+
+    def node(self, n: dict, out: dict | None = None) -> dict:
+        out = out if out is not None else {"@id": self.iri(n["@id"])}
+        for key, values in n.items():
+            if key == "@id":
+                continue
+            if key == str(RDF.type) and all("@id" in v for v in values):
+                key, vals = "@type", [self.iri(v["@id"]) for v in values]
+            else:
+                key, vals = self.iri(key), [self.value(v) for v in values]
+            if key in out:  # the same subject again: merge its values
+                old = out[key] if isinstance(out[key], list) else [out[key]]
+                vals = old + vals
+            out[key] = vals[0] if len(vals) == 1 else vals
+        return out
+
+    def nodes(self, expanded: list[dict]) -> list[dict]:
+        out: dict[str, dict] = {}
+        for n in expanded:
+            ident = self.iri(n["@id"])
+            out[ident] = self.node(n, out.get(ident))
+        return [out[k] for k in sorted(out)]
