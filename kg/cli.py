@@ -137,12 +137,12 @@ def validate_command(file: Path, report: Path | None) -> None:
     Example:
       kg validate out/graph.ttl
     """
-    from kg.validate import read_graph, summarize, validate_file
+    from kg.validate import read_graph, summarize, validate_file, validation_processes
     from kg.writers.rdf import atomic_write_bytes, turtle_bytes
 
     if file.is_dir():
         file = file / "graph.ttl"
-    result = validate_file(file)
+    result = validate_file(file, processes=validation_processes())
     if report is not None:
         atomic_write_bytes(report, turtle_bytes(result.report_graph))
     if result.conforms:

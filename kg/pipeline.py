@@ -339,7 +339,7 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     text and metadata (and the extractor) are unchanged since the last build into OUTDIR are not
     parsed again; the result is the graph a build from scratch gives.
     """
-    from kg.validate import summarize, validate_graph
+    from kg.validate import summarize, validate_graph, validation_processes
 
     skipped: list[SkippedInput] = []
     cache = StatementCache(outdir) if use_cache and statements_file is None else None
@@ -384,12 +384,13 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
         g, ds = to_rdf(docs, base)
         conforms, violations, summary_text, removed = True, 0, "", []
         report = Graph()
-        # on a machine with more than one core, the RDF files are serialised in a forked process while
-        # SHACL runs here; if the graph turns out not to conform, they are made again from its conforming part
+        # on a machine with more than one core, the RDF files are serialised in a forked process while SHACL
+        # runs (itself shared out among forked processes); if the graph does not conform, they are made
+        # again from its conforming part
         ahead = _Serialiser(g, ds) if (os.cpu_count() or 1) > 1 and validate else None
         try:
             if validate:
-                result = validate_graph(g)
+                result = validate_graph(g, processes=validation_processes())
                 report = result.report_graph
                 conforms = result.conforms
                 violations = sum(1 for v in result.violations if v.severity == "Violation")

@@ -11,6 +11,8 @@ raises :class:`kg.errors.ValidationError`; a graph that does not conform is a no
 from __future__ import annotations
 
 import functools
+import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from pathlib import Path
 import pyshacl
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import DCTERMS, RDF, SH
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
 from kg.errors import ValidationError
@@ -115,11 +117,40 @@ def _load_shapes_cached(directory: str) -> Graph:
 # ---------------------------------------------------------------------------------------------
 
 
-def validate_graph(data: Graph, shapes: Graph | None = None) -> ValidationResult:
-    """Validate ``data`` against ``shapes`` (default: :func:`load_shapes`) with no inference."""
+def validate_graph(data: Graph, shapes: Graph | None = None, *, processes: int = 1) -> ValidationResult:
+    """Validate ``data`` against ``shapes`` (default: :func:`load_shapes`) with no inference.
+
+    With ``processes`` > 1 the shapes that have targets are shared out among that many forked
+    processes, each validating the whole graph against its share (the report is the same: every
+    SHACL result belongs to one shape and one focus node). Small graphs are validated here.
+    """
     shapes_graph = shapes if shapes is not None else load_shapes()
     if data.context_aware:  # a Dataset: validate the union, not each named graph on its own
         data = union_graph(data)  # type: ignore[arg-type]
+    parts = _shares(data, shapes_graph, processes) if processes > 1 and len(data) >= PARALLEL_MIN_TRIPLES else None
+    forked = _validate_forked(data, parts) if parts else None
+    if forked is not None:
+        report, text = forked
+    else:
+        report, text = _pyshacl(data, shapes_graph)
+    _bind_report_prefixes(report)
+    violations = tuple(sorted(_results(report), key=_sort_key))
+    conforms = not any(v.severity == "Violation" for v in violations)
+    return ValidationResult(conforms=conforms, violations=violations, report_graph=report, text=str(text))
+
+
+def validation_processes() -> int:
+    """Processes for validation on this machine: one per core, at most four (the shapes are few)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+#: Below this many triples, forking costs more than it saves.
+PARALLEL_MIN_TRIPLES = 2000
+
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
+
+
+def _pyshacl(data: Graph, shapes_graph: Graph) -> tuple[Graph, str]:
     try:
         _conforms, report, text = pyshacl.validate(
             data,
@@ -131,19 +162,111 @@ def validate_graph(data: Graph, shapes: Graph | None = None) -> ValidationResult
     except Exception as exc:  # pyshacl reports bad shapes with its own exception types
         raise ValidationError(f"SHACL validation could not run: {exc}") from exc
     assert isinstance(report, Graph)
-    _bind_report_prefixes(report)
-    violations = tuple(sorted(_results(report), key=_sort_key))
-    conforms = not any(v.severity == "Violation" for v in violations)
-    return ValidationResult(conforms=conforms, violations=violations, report_graph=report, text=str(text))
+    return report, str(text)
 
 
-def validate_file(path: Path, shapes: Graph | None = None) -> ValidationResult:
+def _shares(data: Graph, shapes_graph: Graph, processes: int) -> list[Graph] | None:
+    """``processes`` copies of the shapes graph, each keeping the targets of its share of the shapes
+    (balanced by the number of nodes they target); None when the shapes cannot be shared out safely."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        return None
+    classes = {RDFS.Class, OWL.Class}
+    if any((node, RDF.type, c) in shapes_graph for c in classes
+           for node in set(shapes_graph.subjects(RDF.type, SH.NodeShape))):
+        return None  # implicit class targets: keep to one process
+    targeted = sorted({s for t in _TARGETS for s in shapes_graph.subjects(t, None)}, key=str)
+    if len(targeted) < 2:
+        return None
+    counts: Counter[Node] = Counter(o for _, o in data.subject_objects(RDF.type))
+
+    def cost(shape: Node) -> int:
+        nodes = sum(counts[c] for c in shapes_graph.objects(shape, SH.targetClass))
+        nodes += sum(1 for t in _TARGETS[1:] for _ in shapes_graph.objects(shape, t))
+        return max(1, nodes) * (1 + sum(1 for _ in shapes_graph.objects(shape, SH.property)))
+
+    n = min(processes, len(targeted))
+    bins: list[list[Node]] = [[] for _ in range(n)]
+    loads = [0] * n
+    for shape in sorted(targeted, key=lambda x: (-cost(x), str(x))):  # longest first, onto the lightest share
+        i = loads.index(min(loads))
+        bins[i].append(shape)
+        loads[i] += cost(shape)
+    out: list[Graph] = []
+    for share in bins:
+        keep = set(share)
+        g = Graph()
+        for t in shapes_graph:
+            if t[1] in _TARGETS and t[0] not in keep:
+                continue
+            g.add(t)
+        for prefix, ns in shapes_graph.namespaces():
+            g.bind(prefix, ns)
+        out.append(g)
+    return out
+
+
+def _validate_in_child(data: Graph, shapes_graph: Graph, path: str) -> None:
+    report, text = _pyshacl(data, shapes_graph)
+    Path(path).write_bytes(json.dumps({"report": report.serialize(format="nt"), "text": text}).encode())
+
+
+def _validate_forked(data: Graph, parts: list[Graph]) -> tuple[Graph, str] | None:
+    """Validate ``data`` against each shapes graph of ``parts`` in its own forked process, and merge the
+    reports into one. None when a process failed (the caller then validates in this process)."""
+    import multiprocessing as mp
+    import shutil
+    import tempfile
+
+    ctx = mp.get_context("fork")
+    tmp = Path(tempfile.mkdtemp(prefix="kg-shacl-"))
+    procs = []
+    try:
+        for i, shapes_graph in enumerate(parts):
+            proc = ctx.Process(target=_validate_in_child, args=(data, shapes_graph, str(tmp / str(i))), daemon=True)
+            proc.start()
+            procs.append(proc)
+        for proc in procs:
+            proc.join()
+        if any(proc.exitcode != 0 for proc in procs):
+            return None
+        outputs = [json.loads((tmp / str(i)).read_bytes()) for i in range(len(parts))]
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        shutil.rmtree(tmp, ignore_errors=True)
+    merged = Graph()
+    for out in outputs:
+        merged.parse(data=out["report"], format="nt")
+    report = Graph()
+    node = BNode()
+    reports = set(merged.subjects(RDF.type, SH.ValidationReport))
+    conforms = all(merged.value(r, SH.conforms) == Literal(True) for r in reports)
+    report.add((node, RDF.type, SH.ValidationReport))
+    report.add((node, SH.conforms, Literal(conforms)))
+    for s, p, o in merged:
+        if s in reports:
+            if p == SH.result:
+                report.add((node, p, o))
+        else:
+            report.add((s, p, o))
+    texts = [out["text"] for out in outputs]
+    results = sum(1 for _ in report.objects(node, SH.result))
+    text = "Validation Report\nConforms: " + str(conforms) + (f"\nResults ({results}):\n" if results else "\n")
+    text += "".join(t.split("\n", 3)[3] if t.count("\n") >= 3 and "Results (" in t else "" for t in texts)
+    return report, text
+
+
+def validate_file(path: Path, shapes: Graph | None = None, *, processes: int = 1) -> ValidationResult:
     """Parse an RDF file (format from its extension) and validate it.
 
     Named graphs of TriG / N-Quads files are merged: the shapes apply to the whole graph.
     """
     path = Path(path)
-    return validate_graph(read_graph(path), shapes)
+    return validate_graph(read_graph(path), shapes, processes=processes)
 
 
 def read_graph(path: Path) -> Graph:
@@ -320,4 +443,5 @@ __all__ = [
     "summarize",
     "validate_file",
     "validate_graph",
+    "validation_processes",
 ]

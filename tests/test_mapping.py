@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from rdflib import Graph, Literal, URIRef
+from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.errors import MappingError
@@ -25,7 +25,7 @@ from kg.records import (
     VisitStatement,
 )
 from kg.validate import validate_graph
-from kg.writers.rdf import turtle_bytes
+from kg.writers.rdf import jsonld_bytes, trig_bytes, turtle_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TXT = ROOT / "seeds" / "000_a87ea9164a9e83dc.txt"
@@ -84,6 +84,24 @@ def test_same_statements_give_the_same_triples() -> None:
     assert len(g1) > 50
     assert set(g1) == set(g2)
     assert turtle_bytes(g1) == turtle_bytes(g2)
+
+
+def test_jsonld_is_compacted_with_the_prefixes_it_uses() -> None:
+    import json
+
+    g = build_graph([document()])
+    data = json.loads(jsonld_bytes(g))
+    context, nodes = data["@context"], data["@graph"]
+    assert {"dip", "person", "ev", "oa", "xsd"} <= set(context) and "brick" not in context
+    assert [n["@id"] for n in nodes] == sorted(n["@id"] for n in nodes)
+    assert all(not n["@id"].startswith("http") for n in nodes)
+    keys = {k for n in nodes for k in n}
+    assert "@type" in keys and not any(k.startswith("http") for k in keys)
+    lavrov = next(n for n in nodes if n["@id"] == LAVROV)
+    assert lavrov["@type"] == "dip:Official"
+    assert {"@language": "ja", "@value": "ラブロフ"} in (lavrov["rdfs:label"] if isinstance(lavrov["rdfs:label"], list)
+                                                      else [lavrov["rdfs:label"]])
+    assert set(Graph().parse(data=jsonld_bytes(g), format="json-ld")) == set(g)
 
 
 def test_no_blank_nodes() -> None:
@@ -209,6 +227,13 @@ def test_escaped_iris_survive_a_turtle_round_trip() -> None:
     data = turtle_bytes(g)
     back = Graph().parse(data=data, format="turtle")
     assert set(back) == set(g)
+    assert set(Graph().parse(data=jsonld_bytes(g), format="json-ld")) == set(g)
+    ds = Dataset()
+    for t in g:
+        ds.graph(URIRef("https://example.org/g")).add(t)
+    back_ds = Dataset()
+    back_ds.parse(data=trig_bytes(ds), format="trig")
+    assert {(s, p, o) for s, p, o, _ in back_ds.quads()} == set(g)
     assert len({m.doc_iri(n) for n in NASTY}) == len(NASTY)
     for s in g.subjects():
         assert not re.search(r"[\x00-\x20<>\"{}|^`\\]", str(s)), s

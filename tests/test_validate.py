@@ -373,3 +373,69 @@ def test_validate_graph_accepts_a_dataset_and_checks_the_union(sample_graph: Gra
     dataset.graph(ID["doc/g1"]).remove((DINNER, DIP.status, None))
     dataset.graph(ID["doc/g2"]).remove((DINNER, DIP.status, None))
     assert [v.path for v in validate_graph(dataset).errors] == ["dip:status"]
+
+
+# ---- validation shared out among processes -------------------------------------------------------
+
+
+def _broken_graph(sample_graph: Graph) -> Graph:
+    g = Graph()
+    for t in sample_graph:
+        g.add(t)
+    for f in sorted(DATA.glob("invalid_*.ttl")):
+        g.parse(f, format="turtle")
+    g.add((UNATTRIBUTED_QUOTE, DIP.text, Literal("no language tag")))  # plus a warning-level case
+    return g
+
+
+def test_validation_in_two_processes_reports_exactly_what_one_process_does(
+        sample_graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.validate as v
+
+    g = _broken_graph(sample_graph)
+    monkeypatch.setattr(v, "PARALLEL_MIN_TRIPLES", 0)  # the sample is small: fork anyway
+    parts = v._shares(g, load_shapes(), 2)
+    assert parts is not None and len(parts) == 2
+    targeted = {s for s in load_shapes().subjects(SH.targetClass, None)}
+    kept = [{s for s in p.subjects(SH.targetClass, None)} for p in parts]
+    assert kept[0] and kept[1] and not kept[0] & kept[1] and kept[0] | kept[1] == targeted
+    one = validate_graph(g)
+    two = validate_graph(g, processes=2)
+    assert not one.conforms and len(one.errors) >= len(list(DATA.glob("invalid_*.ttl")))
+    assert two.violations == one.violations
+    assert two.conforms == one.conforms
+    assert f"Results ({len(one.violations)})" in two.text
+    reports = list(two.report_graph.subjects(RDF.type, SH.ValidationReport))
+    assert len(reports) == 1 and two.report_graph.value(reports[0], SH.conforms) == Literal(False)
+
+
+def test_a_conforming_graph_validated_in_two_processes_conforms(sample_graph: Graph,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.validate as v
+
+    monkeypatch.setattr(v, "PARALLEL_MIN_TRIPLES", 0)
+    result = validate_graph(sample_graph, processes=2)
+    assert result.conforms and result.violations == ()
+    assert "Conforms: True" in result.text
+
+
+def test_a_failed_validation_process_falls_back_to_this_one(sample_graph: Graph,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import kg.validate as v
+
+    g = _broken_graph(sample_graph)
+    expected = validate_graph(g).violations
+    monkeypatch.setattr(v, "PARALLEL_MIN_TRIPLES", 0)
+    calls: list[int] = []
+    real = v._validate_forked
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(v, "_validate_forked", counted)
+    monkeypatch.setattr(v, "_validate_in_child", lambda *a: os._exit(3))  # the fault: a child dies
+    assert validate_graph(g, processes=2).violations == expected
+    assert calls == [1]
