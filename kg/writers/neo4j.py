@@ -334,10 +334,17 @@ def _statements_work(statements: list[tuple[str, dict[str, Any]]]) -> Callable[[
 
 
 def ensure_constraints(driver: neo4j.Driver, config: Neo4jConfig, labels: Iterable[str], rule: ProjectionRule) -> None:
-    """A uniqueness constraint on ``iri`` for every label used (created once, IF NOT EXISTS)."""
-    for lab in sorted(set(labels)):
+    """A uniqueness constraint on ``iri`` for every label used (created once; the existing ones are
+    listed in one query, so a load that needs no new constraint costs one round trip here)."""
+    wanted = sorted(set(labels))
+    for lab in wanted:
         if lab not in rule.allowed_labels:
             raise Neo4jError(f"label {lab!r} is not in the ontology's allow-list")
+    existing = {r["name"] for r in driver.execute_query("SHOW CONSTRAINTS YIELD name",
+                                                        database_=config.database).records}
+    for lab in wanted:
+        if f"kg_{lab}_iri" in existing:
+            continue
         driver.execute_query(
             f"CREATE CONSTRAINT `kg_{lab}_iri` IF NOT EXISTS FOR (n:`{lab}`) REQUIRE n.iri IS UNIQUE",
             database_=config.database,
