@@ -338,6 +338,36 @@ def raw_parse(texts: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def _parse_share(texts: list[str]) -> None:
+    from kg.nlp import load_model
+
+    for _ in load_model().pipe(texts, batch_size=8):
+        pass
+
+
+def raw_parse_parallel(texts: list[str], processes: int) -> float:
+    """Wall time of raw nlp.pipe over ``texts`` shared out (longest first) among forked processes."""
+    import multiprocessing as mp
+
+    from kg.nlp import load_model
+
+    load_model()  # loaded before the fork, as the build's workers have it
+    shares: list[list[str]] = [[] for _ in range(processes)]
+    loads = [0] * processes
+    for t in sorted(texts, key=len, reverse=True):
+        i = loads.index(min(loads))
+        shares[i].append(t)
+        loads[i] += len(t)
+    ctx = mp.get_context("fork")
+    t0 = time.perf_counter()
+    procs = [ctx.Process(target=_parse_share, args=(share,)) for share in shares]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    return time.perf_counter() - t0
+
+
 def measure_parse_vs_build(rep: Report, corpus: Path, texts: list[str], workdir: Path, repeat: int) -> Any:
     chars = sum(len(t) for t in texts)
     parse_s: list[float] = []
@@ -381,12 +411,15 @@ def measure_jobs(rep: Report, corpus: Path, texts: list[str], workdir: Path, rep
     chars = sum(len(t) for t in texts)
     runs: dict[int, list[tuple[float, dict[str, float]]]] = {1: [], 2: []}
     meters = {1: CpuMeter(), 2: CpuMeter()}
+    raw: dict[int, list[float]] = {1: [], 2: []}
     for r in range(repeat):
         for jobs in ((1, 2) if r % 2 == 0 else (2, 1)):
             with meters[jobs]:
                 sec, _, phases = run_build(corpus, workdir, jobs=jobs)
             runs[jobs].append((sec, phases))
+            raw[jobs].append(raw_parse_parallel(texts, jobs))
     (t1, ph1), (t2, ph2) = min(runs[1], key=lambda x: x[0]), min(runs[2], key=lambda x: x[0])
+    r1, r2 = min(raw[1]), min(raw[2])
     speedup = t1 / t2
     e1, e2 = ph1.get("extract", 0.0), ph2.get("extract", 0.0)
     amdahl = t1 / ((t1 - e1) + e1 / 2)  # the best 2 workers can do with the 1-worker serial part
@@ -397,15 +430,20 @@ def measure_jobs(rep: Report, corpus: Path, texts: list[str], workdir: Path, rep
         f"process ({t1 - e1:.2f}s -> {t2 - e2:.2f}s); with that serial part 2 workers can reach at most {amdahl:.2f}x")
     say(f"    CPU: this benchmark used {meters[1].our_cores:.2f} cores with 1 worker, {meters[2].our_cores:.2f} with 2; "
         f"other processes used {meters[1].others_cores:.2f} / {meters[2].others_cores:.2f} of {cores} cores meanwhile")
+    say(f"    raw ja_ginza parse of the same texts in 1 vs 2 forked processes: {r1:.2f}s -> {r2:.2f}s "
+        f"({r1 / r2:.2f}x): what this machine gives two parsers at once")
     say(f"    1 worker: {phase_text(ph1, t1)}")
     say(f"    2 workers: {phase_text(ph2, t2, jobs=2)}")
     rep.add("b", "(b) build, 2 workers / 1 worker", f"{speedup:.2f}x ({t1:.1f}s -> {t2:.1f}s)",
             f">= {TARGET_JOBS_RATIO}x", verdict(speedup >= TARGET_JOBS_RATIO))
     rep.add("b", "(b) parse+extract phase alone, 2 / 1 workers", f"{e1 / e2 if e2 else float('nan'):.2f}x "
             f"(Amdahl bound of the build {amdahl:.2f}x)", "report", "info")
+    rep.add("b", "(b) raw ja_ginza parse, 2 / 1 processes", f"{r1 / r2:.2f}x ({r1:.1f}s -> {r2:.1f}s)", "report",
+            "info")
     rep.data["b"] = {"articles": len(texts), "chars": chars, "seconds_1": [x[0] for x in runs[1]],
                      "seconds_2": [x[0] for x in runs[2]], "speedup": speedup, "phases_1": ph1, "phases_2": ph2,
                      "extract_speedup": e1 / e2 if e2 else None, "amdahl_bound": amdahl,
+                     "raw_parse_seconds_1": raw[1], "raw_parse_seconds_2": raw[2], "raw_parse_speedup": r1 / r2,
                      "our_cores": [meters[1].our_cores, meters[2].our_cores],
                      "other_processes_cores": [meters[1].others_cores, meters[2].others_cores]}
 

@@ -247,6 +247,7 @@ class _Serialiser:
 
     @staticmethod
     def _run(g: Graph, ds: Dataset, tmp: Path) -> None:
+        gc.freeze()  # the inherited graphs are never garbage: collecting them would only copy their pages
         for name, data in serialise(g, ds).items():
             (tmp / name).write_bytes(data)
 

@@ -208,6 +208,9 @@ def _shares(data: Graph, shapes_graph: Graph, processes: int) -> list[Graph] | N
 
 
 def _validate_in_child(data: Graph, shapes_graph: Graph, path: str) -> None:
+    import gc
+
+    gc.freeze()  # the inherited graph is never garbage: collecting it would only copy its pages
     report, text = _pyshacl(data, shapes_graph)
     Path(path).write_bytes(json.dumps({"report": report.serialize(format="nt"), "text": text}).encode())
 

@@ -179,7 +179,7 @@ def _node_cypher(labels: tuple[str, ...], merge_label: str, remove: Iterable[str
     return (
         "UNWIND $rows AS row\n"
         f"MERGE (n:`{merge_label}` {{iri: row.iri}})\n"
-        "WITH n, row, [s IN coalesce(n.sources, []) WHERE NOT s IN $loaded] AS kept\n"
+        "WITH n, row, [s IN coalesce(n.sources, []) WHERE $loaded[s] IS NULL] AS kept\n"
         "SET n = row.props\n"
         "SET n.sources = kept + [s IN row.sources WHERE NOT s IN kept]\n"
         + (f"SET n{extra}\n" if extra else "")
@@ -194,24 +194,24 @@ def _rel_cypher(rel_type: str, start_label: str, end_label: str, keyed: bool) ->
         f"MATCH (a:`{start_label}` {{iri: row.start}})\n"
         f"MATCH (b:`{end_label}` {{iri: row.end}})\n"
         f"MERGE (a)-[r:`{rel_type}`{ident}]->(b)\n"
-        "WITH r, row, [s IN coalesce(r.sources, []) WHERE NOT s IN $loaded] AS kept\n"
+        "WITH r, row, [s IN coalesce(r.sources, []) WHERE $loaded[s] IS NULL] AS kept\n"
         "SET r = row.props\n"
         "SET r.sources = kept + [s IN row.sources WHERE NOT s IN kept]\n"
     )
 
 
 _STALE_RELS = (
-    "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE s IN $docs)\n"
+    "MATCH ()-[r]->() WHERE any(s IN r.sources WHERE $docs[s] IS NOT NULL)\n"
     f"WITH r, {_KEY_CYPHER} AS key\n"
     "WHERE $keep[key] IS NULL\n"
-    "SET r.sources = [s IN r.sources WHERE NOT s IN $docs]\n"
+    "SET r.sources = [s IN r.sources WHERE $docs[s] IS NULL]\n"
     "WITH r WHERE size(r.sources) = 0\n"
     "DELETE r\n"
     "RETURN count(*) AS deleted"
 )
 _STALE_NODES = (
-    "MATCH (n) WHERE any(s IN n.sources WHERE s IN $docs) AND $keep[n.iri] IS NULL\n"
-    "SET n.sources = [s IN n.sources WHERE NOT s IN $docs]\n"
+    "MATCH (n) WHERE any(s IN n.sources WHERE $docs[s] IS NOT NULL) AND $keep[n.iri] IS NULL\n"
+    "SET n.sources = [s IN n.sources WHERE $docs[s] IS NULL]\n"
     "WITH n WHERE size(n.sources) = 0\n"
     "DETACH DELETE n\n"
     "RETURN count(*) AS deleted"
@@ -265,7 +265,7 @@ class _Writer:
     def __init__(self, proj: Projection, rule: ProjectionRule) -> None:
         self.proj = proj
         self.rule = rule
-        self.loaded = list(proj.documents)
+        self.loaded = dict.fromkeys(proj.documents, True)  # a map: membership is one lookup in Cypher
         self.all_labels = rule.allowed_labels
 
     def node_groups(self, rows: list[NodeRow]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -300,8 +300,9 @@ class _Writer:
         statements: list[tuple[str, dict[str, Any]]] = []
         if batch.docs:
             keep_nodes, keep_rels = self.keep(batch.docs)
-            statements.append((_STALE_RELS, {"docs": batch.docs, "keep": keep_rels}))
-            statements.append((_STALE_NODES, {"docs": batch.docs, "keep": keep_nodes}))
+            docs = dict.fromkeys(batch.docs, True)
+            statements.append((_STALE_RELS, {"docs": docs, "keep": keep_rels}))
+            statements.append((_STALE_NODES, {"docs": docs, "keep": keep_nodes}))
         for cypher, rows in self.node_groups(batch.nodes) + self.rel_groups(batch.rels):
             statements.append((cypher, {"rows": rows, "loaded": self.loaded}))
 
@@ -316,8 +317,9 @@ class _Writer:
         works: list[Callable[[ManagedTransaction], None]] = []
         if batch.docs:
             keep_nodes, keep_rels = self.keep(batch.docs)
-            stale = [(_STALE_RELS, {"docs": batch.docs, "keep": keep_rels}),
-                     (_STALE_NODES, {"docs": batch.docs, "keep": keep_nodes})]
+            docs = dict.fromkeys(batch.docs, True)
+            stale = [(_STALE_RELS, {"docs": docs, "keep": keep_rels}),
+                     (_STALE_NODES, {"docs": docs, "keep": keep_nodes})]
             works.append(_statements_work(stale))
         for cypher, rows in self.node_groups(batch.nodes) + self.rel_groups(batch.rels):
             for row in rows:
