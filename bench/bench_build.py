@@ -14,7 +14,7 @@ The corpus is the article in seeds/ and the .txt articles of ../shared/eval/dev 
 exists), repeated under distinct ids to reach the size and written as a .jsonl corpus into a
 temporary folder; published dates come from the sidecars or the gold files.
 
-    .venv/bin/python bench/bench_build.py                  # 1x = 10 articles, about 10 minutes
+    .venv/bin/python bench/bench_build.py                  # 1x = 10 articles, about 9 minutes
     .venv/bin/python bench/bench_build.py --quick          # smoke run, well under a minute
     .venv/bin/python bench/bench_build.py --neo4j-local --json bench.json
     .venv/bin/python bench/bench_build.py --profile        # also cProfile one 1x build
