@@ -160,11 +160,13 @@ def test_uniqueness_constraint_on_iri_for_every_label(neo4j_db: Neo4jConfig) -> 
 
 def test_loading_twice_changes_nothing(neo4j_db: Neo4jConfig) -> None:
     g = read_graph(SAMPLE)
-    load_graph(g, neo4j_db)
+    first_load = load_graph(g, neo4j_db)
+    assert first_load.replaced == 0 and "already loaded" not in first_load.summary()
     first = snapshot(neo4j_db)
-    load_graph(g, neo4j_db, batch_size=10)
+    again = load_graph(g, neo4j_db, batch_size=10)
     assert snapshot(neo4j_db) == first
-    load_graph(g, neo4j_db, transaction_per_row=True)
+    assert again.replaced == again.documents == 2 and "2 of the documents were already loaded" in again.summary()
+    assert load_graph(g, neo4j_db, transaction_per_row=True).replaced == 2
     assert snapshot(neo4j_db) == first
 
 
@@ -215,7 +217,7 @@ def test_reloading_only_one_article_keeps_the_others(neo4j_db: Neo4jConfig) -> N
     quote = ID["quote/5d750e25643f88f5"]
     for t in list(only1.triples((quote, None, None))):
         only1.remove(t)
-    load_graph(only1, neo4j_db)
+    assert load_graph(only1, neo4j_db).replaced == 1
     nodes, rels = counts(neo4j_db)
     # the quote node, its SAID and its REPORTED_IN are gone; nothing else changed
     assert (nodes, rels) == (before[0] - 1, before[1] - 2)

@@ -111,6 +111,7 @@ class LoadReport:
     nodes: int = 0
     relationships: int = 0
     transactions: int = 0
+    replaced: int = 0  # documents that were already loaded: their earlier statements were replaced
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
 
@@ -120,6 +121,8 @@ class LoadReport:
             f"loaded {self.nodes} nodes and {self.relationships} relationships from {self.documents} "
             f"document(s) into {self.uri} (database {self.database}) in {self.transactions} "
             f"transaction(s), {self.seconds:.2f}s"
+            + (f"; {self.replaced} of the documents were already loaded and their statements replaced"
+               if self.replaced else "")
         )
 
 
@@ -209,6 +212,8 @@ _STALE_RELS = (
     "DELETE r\n"
     "RETURN count(*) AS deleted"
 )
+#: The documents of a batch that are already in the database (their Document nodes, by the label's index).
+_LOADED_DOCS = "UNWIND $docs AS d MATCH (n:`{label}` {{iri: d}}) RETURN collect(n.iri) AS docs"
 _STALE_NODES = (
     "MATCH (n) WHERE any(s IN n.sources WHERE $docs[s] IS NOT NULL) AND $keep[n.iri] IS NULL\n"
     "SET n.sources = [s IN n.sources WHERE $docs[s] IS NULL]\n"
@@ -295,32 +300,44 @@ class _Writer:
         rels = {r.key: True for r in self.proj.rels.values() if ds.intersection(r.sources)}
         return nodes, rels
 
-    def batch_work(self, batch: _Batch) -> Callable[[ManagedTransaction], None]:
-        """The transaction function of one batch: remove stale statements, then nodes, then rels."""
-        statements: list[tuple[str, dict[str, Any]]] = []
-        if batch.docs:
-            keep_nodes, keep_rels = self.keep(batch.docs)
-            docs = dict.fromkeys(batch.docs, True)
-            statements.append((_STALE_RELS, {"docs": docs, "keep": keep_rels}))
-            statements.append((_STALE_NODES, {"docs": docs, "keep": keep_nodes}))
-        for cypher, rows in self.node_groups(batch.nodes) + self.rel_groups(batch.rels):
-            statements.append((cypher, {"rows": rows, "loaded": self.loaded}))
+    def stale_work(self, batch: _Batch) -> Callable[[ManagedTransaction], list[str]]:
+        """Remove what the batch's documents said before and do not say now; return those of them that
+        were already in the database. A document never loaded has nothing to remove, so when none of
+        the batch's documents is there (a first load), the two scans of the database are skipped."""
+        keep_nodes, keep_rels = self.keep(batch.docs)
+        present = _LOADED_DOCS.format(label=self.proj.nodes[batch.docs[0]].merge_label)
 
-        def work(tx: ManagedTransaction) -> None:
-            for cypher, params in statements:
-                tx.run(cypher, params).consume()
+        def work(tx: ManagedTransaction) -> list[str]:
+            rec = tx.run(present, {"docs": batch.docs}).single()
+            there = sorted(rec["docs"]) if rec else []
+            if there:
+                docs = dict.fromkeys(there, True)
+                tx.run(_STALE_RELS, {"docs": docs, "keep": keep_rels}).consume()
+                tx.run(_STALE_NODES, {"docs": docs, "keep": keep_nodes}).consume()
+            return there
 
         return work
 
-    def row_works(self, batch: _Batch) -> list[Callable[[ManagedTransaction], None]]:
+    def batch_work(self, batch: _Batch) -> Callable[[ManagedTransaction], list[str]]:
+        """The transaction function of one batch: remove stale statements, then nodes, then rels; it
+        returns the batch's documents that were already loaded."""
+        stale = self.stale_work(batch) if batch.docs else None
+        statements = [(cypher, {"rows": rows, "loaded": self.loaded})
+                      for cypher, rows in self.node_groups(batch.nodes) + self.rel_groups(batch.rels)]
+
+        def work(tx: ManagedTransaction) -> list[str]:
+            there = stale(tx) if stale is not None else []
+            for cypher, params in statements:
+                tx.run(cypher, params).consume()
+            return there
+
+        return work
+
+    def row_works(self, batch: _Batch) -> list[Callable[[ManagedTransaction], Any]]:
         """The same writes, one transaction per row (for measuring what batching saves)."""
-        works: list[Callable[[ManagedTransaction], None]] = []
+        works: list[Callable[[ManagedTransaction], Any]] = []
         if batch.docs:
-            keep_nodes, keep_rels = self.keep(batch.docs)
-            docs = dict.fromkeys(batch.docs, True)
-            stale = [(_STALE_RELS, {"docs": docs, "keep": keep_rels}),
-                     (_STALE_NODES, {"docs": docs, "keep": keep_nodes})]
-            works.append(_statements_work(stale))
+            works.append(self.stale_work(batch))
         for cypher, rows in self.node_groups(batch.nodes) + self.rel_groups(batch.rels):
             for row in rows:
                 works.append(_statements_work([(cypher, {"rows": [row], "loaded": self.loaded})]))
@@ -439,8 +456,10 @@ def load_projection(
             for batch in batches:
                 check_stop()
                 works = writer.row_works(batch) if transaction_per_row else [writer.batch_work(batch)]
-                for work in works:
-                    session.execute_write(work)
+                for i, work in enumerate(works):
+                    there = session.execute_write(work)
+                    if i == 0 and batch.docs:
+                        report.replaced += len(there)
                     report.transactions += 1
                 done += 1
                 if bar is not None:
