@@ -209,6 +209,13 @@ MEETINGS = [
     # 会う with a partner
     ("トランプ大統領は30日、板門店で金正恩委員長と会った。", "2019-06-30",
      {TRUMP, KIM_JU}, "Summit", "2019-06-30", "place:板門店", "held"),
+    # a place with 都内 / 市内 before で
+    ("林芳正外相は19日、東京都内で韓国の朴振外相と会談した。", "2022-07-19",
+     {"person:林", "person:朴振"}, "Meeting", "2022-07-19", "place:東京", "held"),
+    ("林芳正外相は19日、ソウル市内で韓国の朴振外相と会談した。", "2022-07-19",
+     {"person:林", "person:朴振"}, "Meeting", "2022-07-19", "place:ソウル", "held"),
+    ("林芳正外相は19日、都内で韓国の朴振外相と会談した。", "2022-07-19",
+     {"person:林", "person:朴振"}, "Meeting", "2022-07-19", "place:東京", "held"),
 ]
 
 
@@ -272,6 +279,14 @@ VISITS = [
     # 訪問先の: the visit under way
     ("河野太郎外相は28日、訪問先の中国・北京で王毅外相と会談した。", "2018-01-28",
      "person:河野", "state:CN", "place:北京", "2018-01-28", "held"),
+    # the subject (が) of the visit's own clause, not the sentence's topic (は)
+    ("林芳正外相は、韓国の朴振(パク・チン)外相が18日から来日する方向で調整に入った。", "2022-07-12",
+     "person:朴振", "state:JP", None, "2022-07-18", "possible"),
+    # ... but not a が inside another clause: the topic still visits
+    ("安倍首相は、トランプ大統領が提案した米国を訪問した。", "2019-04-27", ABE, "state:US", None, None, "held"),
+    # a plain する before a past predicate is still to come
+    ("外務省は、韓国の朴振外相が来週来日すると発表した。", "2022-07-12", "person:朴振", "state:JP", None, None,
+     "planned"),
 ]
 
 

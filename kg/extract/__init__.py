@@ -30,7 +30,7 @@ def extract_document(article: Article, doc: Doc) -> DocumentStatements:
     gaz = load()
     rec = Recognizer(gaz).recognize(doc, normalize_punctuation(article.text))
     ents = Resolver(gaz).resolve(rec)
-    ctx = DocContext(article, rec, ents, gaz)
+    ctx = DocContext(article, rec, ents, gaz, doc=doc)
     positions = extract_positions(ctx)
     resolve_roles(ctx, positions)
     meetings = extract_meetings(ctx, positions)

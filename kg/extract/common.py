@@ -50,7 +50,9 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
                 return status
     if any(w in clause.rsplit("、", 1)[-1] for w in ctx.lex.get("held_before", [])):
         return "held"  # 直近の…との会談
-    if re.match(r"(?:し|する|して)", text[b: b + 2]) and past_sentence(sent):
+    # 会談し、…た: a connective form takes the sentence's tense; a plain する before a past predicate
+    # (来日すると発表した) is still to come
+    if re.match(r"し(?!な)", text[b: b + 2]) and past_sentence(sent):
         return "held"
     return "planned"
 
@@ -58,6 +60,9 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
 def past_sentence(sent: Sentence) -> bool:
     tail = re.sub(r"[。\s」]+$", "", sent.text)
     return re.search(r"(た|ました|でした|ていた|という|ということです|とみられる|とみられます)$", tail) is not None
+
+
+_PLACE_MARK = re.compile(r"(?:[都府県州市区]?内|近郊|郊外)?(?:で(?!も)|において|にて)")
 
 
 def place_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str | None:
@@ -71,8 +76,8 @@ def place_near(ctx: DocContext, sent: Sentence, a: int, b: int) -> str | None:
             continue
         if m.type not in ("Place", "State") or m.via_compound:
             continue
-        nxt = text[m.ext_end: m.ext_end + 4]
-        if (nxt.startswith("で") and not nxt.startswith("でも")) or nxt.startswith(("において", "にて")):
+        # 東京で / ソウル市内で / 東京都内で / ワシントン近郊で / ジュネーブにおいて
+        if _PLACE_MARK.match(text, m.ext_end):
             cands.append((abs(m.start - a), m))
     if cands:
         return ctx.key(min(cands, key=lambda x: x[0])[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from kg import __version__
 from kg.extract.dates import DateMention, find_dates
@@ -12,6 +13,9 @@ from kg.gazetteer import Gazetteer, load
 from kg.recognize import Mention, Recognized, Sentence
 from kg.records import Article, Evidence
 from kg.resolve import DocEntity
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
 
 CLAUSE_END = re.compile(r"[。！？!?\n]")
 
@@ -23,6 +27,7 @@ class DocContext:
     ents: list[DocEntity]
     gaz: Gazetteer = field(default_factory=load)
     roles: dict[int, int] = field(default_factory=dict)  # id(role mention) -> entity id
+    doc: Doc | None = None  # the parse (dependencies), when the rules need more than the mentions
 
     @property
     def text(self) -> str:
@@ -63,6 +68,12 @@ class DocContext:
 
     def mentions_between(self, a: int, b: int, *, quotes: bool = False) -> list[Mention]:
         return [m for m in self.rec.mentions if a <= m.start and m.end <= b and (quotes or not m.in_quote)]
+
+    def predicate_between(self, a: int, b: int) -> bool:
+        """Whether a verb or auxiliary is written in [a, b) (True when there is no parse to tell)."""
+        if self.doc is None:
+            return True
+        return any(a <= t.idx and t.idx + len(t) <= b and t.pos_ in ("VERB", "AUX") for t in self.doc)
 
     def sentence(self, pos: int) -> Sentence:
         return self.rec.sentence_of(pos)

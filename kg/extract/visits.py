@@ -132,7 +132,7 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
         seg_dates = [d for d in ctx.dates.get(sent.idx, []) if d.value and seg_start <= d.start < a]
         if seg_dates:
             start, end = seg_dates[-1].value, seg_dates[-1].end_value
-        elif rule == "visit.topic":
+        elif rule in ("visit.topic", "visit.subject"):
             start, end = date_near(ctx, sent, a, b)
             if start and not any(d.start < a and d.value == start for d in ctx.dates.get(sent.idx, [])):
                 start = end = None  # a date after the trigger belongs to the next clause
@@ -196,10 +196,14 @@ def _visitor(ctx: DocContext, sent, a: int, b: int, form: str, dests) -> tuple[s
                   and x.ext_end == sent.start + m.start()]
             if st:
                 return ctx.key(st[-1]), "visit.delegation"
-    # the clause's topic
+    # the clause's topic, unless another person is marked by が in the verb's own clause (no verb
+    # between them): 林外相は、朴外相が来日する方向で調整 -> 朴外相 is who comes
     subj = [m for m in ctx.mentions_between(sent.start, a) if m.particle in ("は", "が")
             and (ctx.is_person(m) or (m.type == "Role" and ctx.entity(m)))]
     if subj:
+        ga = [m for m in subj[1:] if m.particle == "が"]
+        if ga and ctx.key(ga[-1]) != ctx.key(subj[0]) and not ctx.predicate_between(ga[-1].ext_end, a):
+            return ctx.key(ga[-1]), "visit.subject"
         return ctx.key(subj[0]), "visit.topic"
     return None, ""
 
