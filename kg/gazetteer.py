@@ -63,6 +63,14 @@ class Gazetteer:
     def titles_longest_first(self) -> list[str]:
         return sorted(self.posts, key=len, reverse=True)
 
+    def party_of(self, state_key: str | None, word: str) -> str | None:
+        """The party of a state written by a generic word (共産党 of state:CN -> org:中国共産党)."""
+        if not state_key:
+            return None
+        hits = sorted(e.key for e in self.entries.values() if e.org_type == "party" and e.part_of == state_key
+                      and any(n.endswith(word) for n in e.names))
+        return hits[0] if len(hits) == 1 else None
+
     def state_key_of(self, key: str | None) -> str | None:
         """The state a key belongs to: itself for a state, the parent state of an organization."""
         seen = set()

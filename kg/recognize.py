@@ -466,6 +466,15 @@ class Recognizer:
             elif text[pos: pos + 1] in self.g.abbrev and self.title_re.match(text, pos + 1):
                 of_key = self.g.abbrev[text[pos]]  # トランプ米大統領, ポンペオ米国務長官, ラブロフ露外相
                 pos += 1
+            elif party := next((w for w in self.g.lexicon.get("party_words", []) if text.startswith(w, pos)
+                                and self.title_re.match(text, pos + len(w))), None):
+                # 中国の王毅共産党政治局員: the party of the state written before the name
+                state = [p for p in mentions if p.end == m.start - 1 and text[p.end: m.start] == "の"
+                         and p.type == "State" and p.key]
+                org = self.g.party_of(state[-1].key, party) if state else None
+                if org:
+                    of_key = org
+                    pos += len(party)
             t = self.title_re.match(text, pos)
             if t:
                 m.title, m.title_start, m.title_end = t.group(0), t.start(), t.end()

@@ -130,6 +130,12 @@ POSITIONS = [
     # the head of a unit named in brackets
     ("CIAで「朝鮮ミッションセンター」を率いる、アンドリュー・キム氏が同席した。", "person:アンドリュー・キム", "センター長",
      "org:朝鮮ミッションセンター"),
+    # a party written by a generic word is the party of the state before the name; a state post after 兼
+    # belongs to that state, not to the party
+    ("中国の王毅共産党政治局員兼外相と会談した。", "person:王毅", "政治局員", "org:中国共産党"),
+    ("中国の王毅共産党政治局員兼外相と会談した。", "person:王毅", "外相", "state:CN"),
+    ("中国の王毅中国共産党政治局員兼外相と会談した。", "person:王毅", "外相", "state:CN"),
+    ("北朝鮮の金英哲労働党副委員長が訪米した。", "person:金英哲", "副委員長", "org:朝鮮労働党"),
 ]
 
 
@@ -216,6 +222,11 @@ MEETINGS = [
      {"person:林", "person:朴振"}, "Meeting", "2022-07-19", "place:ソウル", "held"),
     ("林芳正外相は19日、都内で韓国の朴振外相と会談した。", "2022-07-19",
      {"person:林", "person:朴振"}, "Meeting", "2022-07-19", "place:東京", "held"),
+    # 懇談 and 会食 are meetings
+    ("岸田首相は、表敬訪問したブリンケン米国務長官と懇談した。", "2023-01-10",
+     {"person:岸田", "person:ブリンケン"}, "Meeting", None, None, "held"),
+    ("林芳正外相は10日夜、都内で韓国の朴振外相と会食した。", "2022-07-12",
+     {"person:林", "person:朴振"}, "Meeting", "2022-07-10", "place:東京", "held"),
 ]
 
 
@@ -245,6 +256,7 @@ NOT_MEETINGS = [
     "会談のあと、ラブロフ外相は記者団に答えた。",  # no second party
     "トランプ大統領は「会談は成功する」と語った。",  # inside quoted speech, not named by states
     "首脳会談に向けた調整でCIAが中心的な役割を担っている。",  # no party at all
+    "政府の有識者懇談会は岸田文雄首相とブリンケン国務長官に提言した。",  # 懇談会 is a panel
 ]
 
 
@@ -284,6 +296,9 @@ VISITS = [
      "person:朴振", "state:JP", None, "2022-07-18", "possible"),
     # ... but not a が inside another clause: the topic still visits
     ("安倍首相は、トランプ大統領が提案した米国を訪問した。", "2019-04-27", ABE, "state:US", None, None, "held"),
+    # 来日中の / 来日した before the visitor
+    ("岸田首相は、来日中のベトナムのファム・ミン・チン首相と会談した。", "2023-09-10", "person:ファムミンチン",
+     "state:JP", None, None, "held"),
     # a plain する before a past predicate is still to come
     ("外務省は、韓国の朴振外相が来週来日すると発表した。", "2022-07-12", "person:朴振", "state:JP", None, None,
      "planned"),

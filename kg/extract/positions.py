@@ -83,6 +83,11 @@ def extract_positions(ctx: DocContext) -> list[PositionStatement]:
         if longer:
             canonical = _canon(ctx, longer[-1])
         of = m.of_key or explicit_of.get((e.key, canonical)) or m.ctx_of
+        if title != m.title and m.of_key and m.of_key.startswith("org:"):
+            # 共産党政治局員兼外相: the party's post, then a post of the party's state
+            first, this = ctx.gaz.post(m.title), ctx.gaz.post(title)
+            if first and this and first.domain == "party" and this.domain != "party":
+                of = ctx.gaz.state_key_of(m.of_key) or m.ctx_of or of
         if of is None:
             hit = _post_of_gazetteer(ctx, e.key, title, canonical)
             if hit:
