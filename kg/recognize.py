@@ -334,7 +334,8 @@ class Recognizer:
                                    via_compound=True))
         ab = "".join(sorted(self.g.abbrev))
         if ab:
-            for m in re.finditer(rf"([訪来駐対])([{ab}])(?![{KANJI}]{{0}}[{ab}])", text):
+            # 訪米 but not 訪米朝 (a pair); 訪米中の / 訪日中に: 中 here means "during", not China
+            for m in re.finditer(rf"([訪来駐対])([{ab}])(?!(?!中[のにでは、。だ])[{ab}])", text):
                 if m.group(1) == "来" and m.group(2) not in ("日", "韓"):
                     continue
                 if m.group(1) == "対" and not re.match(r"[関政姿外強融]", text[m.end(): m.end() + 1] or "x"):

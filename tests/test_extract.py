@@ -299,6 +299,8 @@ VISITS = [
     # 来日中の / 来日した before the visitor
     ("岸田首相は、来日中のベトナムのファム・ミン・チン首相と会談した。", "2023-09-10", "person:ファムミンチン",
      "state:JP", None, None, "held"),
+    # 訪米中の: 中 means "during" here, not China
+    ("林外相は、訪米中の岸田首相に同行した。", "2023-01-13", "person:岸田", "state:US", None, None, "held"),
     # a plain する before a past predicate is still to come
     ("外務省は、韓国の朴振外相が来週来日すると発表した。", "2022-07-12", "person:朴振", "state:JP", None, None,
      "planned"),

@@ -170,7 +170,7 @@ def _visitor(ctx: DocContext, sent, a: int, b: int, form: str, dests) -> tuple[s
     text = ctx.text
     # relative clause: 北韓を訪れた徐薫, 31日から訪問しているロシアのラブロフ外相
     tail = re.match(r"(?:し)?(?:た|ている|ていた|してい[るた]|中の|する|した)", text[b:])
-    if tail and form in ("object", "goal", "fixed", "prefix"):  # … 来日中のチン首相, 訪米中の岸田首相
+    if tail and form in ("object", "goal", "fixed", "prefix"):  # … 来日中のチン首相, 来日した尹大統領
         pos = b + tail.end()
         after = [m for m in ctx.mentions_between(pos, min(sent.end, pos + 25))]
         for m in after:
