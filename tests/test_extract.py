@@ -222,6 +222,12 @@ MEETINGS = [
      {"person:林", "person:朴振"}, "Meeting", "2022-07-19", "place:ソウル", "held"),
     ("林芳正外相は19日、都内で韓国の朴振外相と会談した。", "2022-07-19",
      {"person:林", "person:朴振"}, "Meeting", "2022-07-19", "place:東京", "held"),
+    # a second partner later in the sentence meets the sentence's topic too
+    ("岸田首相は15日、バイデン大統領と会談し、その後、尹錫悦大統領とも会談した。", "2023-05-15",
+     {"person:岸田", "person:尹錫悦"}, "Summit", None, None, "held"),
+    # ... also after an event word that names no parties (the topic is before it); 立ち話をした
+    ("岸田首相はG7サミットの合間に、韓国の尹錫悦大統領と立ち話をした。", "2023-05-20",
+     {"person:岸田", "person:尹錫悦"}, "Summit", None, None, "held"),
     # 懇談 and 会食 are meetings
     ("岸田首相は、表敬訪問したブリンケン米国務長官と懇談した。", "2023-01-10",
      {"person:岸田", "person:ブリンケン"}, "Meeting", None, None, "held"),

@@ -147,11 +147,19 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                 rule = "meeting.noun-with"
             elif partners:
                 chosen = partners + subjects + genitive
+                rule = "meeting.comitative"
                 if not subjects and not genitive:
                     before = [m for m in ms if m not in partners and m.type != "State"]
                     if before:
                         chosen.append(before[-1])
-                rule = "meeting.comitative"
+                    else:
+                        # AはBと会談し、その後Cとも会談した / Aは…の合間に、Bと立ち話をした: the sentence's
+                        # topic, written before an earlier event word of the same sentence
+                        topic = [m for m in ctx.mentions_between(sent.start, win_start) if _party(ctx, m)
+                                 and m.particle == "は" and m.type != "State"]
+                        if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners}:
+                            chosen.append(topic[0])
+                            rule = "meeting.comitative-topic"
             else:
                 chosen = []
             for m in chosen:
