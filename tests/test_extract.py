@@ -263,6 +263,7 @@ NOT_MEETINGS = [
     "トランプ大統領は「会談は成功する」と語った。",  # inside quoted speech, not named by states
     "首脳会談に向けた調整でCIAが中心的な役割を担っている。",  # no party at all
     "政府の有識者懇談会は岸田文雄首相とブリンケン国務長官に提言した。",  # 懇談会 is a panel
+    "トランプ大統領は金正恩委員長と会談しなかった。",  # negated
 ]
 
 
@@ -305,6 +306,9 @@ VISITS = [
     # 来日中の / 来日した before the visitor
     ("岸田首相は、来日中のベトナムのファム・ミン・チン首相と会談した。", "2023-09-10", "person:ファムミンチン",
      "state:JP", None, None, "held"),
+    # an adverbial between を and the verb; 訪問している: the visit is under way
+    ("フランスのマクロン大統領が5日から中国を国賓として訪問している。", "2023-04-06", "person:Q3052772", "state:CN",
+     None, "2023-04-05", "held"),
     # 訪米中の: 中 means "during" here, not China
     ("林外相は、訪米中の岸田首相に同行した。", "2023-01-13", "person:岸田", "state:US", None, None, "held"),
     # a plain する before a past predicate is still to come
@@ -327,6 +331,8 @@ NOT_VISITS = [
     "ポンペイオ長官は帰国の途についた。",
     "李外相は11日に北京から平壌に向かいました。",  # going home is no visit
     "トランプ政権が、キム氏の訪米を認めた。キム・ヨンチョル副委員長とキム・ジョンウン委員長。",  # キム of several
+    "ポンペイオ長官はまだ北朝鮮を訪問していない。",  # negated
+    "ポンペイオ長官は北朝鮮を訪問せず、帰国した。",
 ]
 
 

@@ -57,6 +57,15 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
     return "planned"
 
 
+_NEGATED = re.compile(r"(?:し|せ|さ|を行わ|は行わ|が行われ|は行われ)(?:てい)?(?:な(?:い|かっ|く)|ません|ず)")
+
+
+def negated(text: str, b: int) -> bool:
+    """Whether the predicate attached to an event word ending at ``b`` is negated (訪問していない,
+    会談しなかった, 会談は行われず): no such event is stated."""
+    return _NEGATED.match(text, b) is not None
+
+
 def past_sentence(sent: Sentence) -> bool:
     tail = re.sub(r"[。\s」]+$", "", sent.text)
     return re.search(r"(た|ました|でした|ていた|という|ということです|とみられる|とみられます)$", tail) is not None

@@ -18,6 +18,7 @@ from kg.extract.common import (
     dates_compatible,
     leaders,
     merge_status,
+    negated,
     place_near,
     plausible_date,
     status_near,
@@ -107,6 +108,8 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
             title = word[:-2]  # 外相会談: the post is in the word itself
         if in_quote and len(states) < 2:
             continue  # in quoted speech, only meetings named by their states are read
+        if negated(ctx.text, b):
+            continue  # 会談しなかった, 会談は行われず
         if len(states) >= 2:
             if cls == "Meeting" and title in ctx.lex.get("summit_title_words", []):
                 cls = "Summit"

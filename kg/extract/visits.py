@@ -15,6 +15,7 @@ from kg.extract.common import (
     date_near,
     dates_compatible,
     merge_status,
+    negated,
     past_sentence,
     plausible_date,
     status_near,
@@ -71,6 +72,8 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
             continue
         if form == "object" and any(text.startswith(x, a) for x in excl):
             continue
+        if negated(text, b):
+            continue  # 中国を訪問していない
         sent = ctx.sentence(a)
         dests: list[tuple[str | None, str | None]] = []
         before = [m for m in ctx.mentions_between(sent.start, a) if m.type in ("State", "Place")]
@@ -88,8 +91,10 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
                     pl = ctx.key(after[1])
                 dests = [(st, pl)]
         elif form in ("object", "goal", "suffix"):
-            marker = {"object": r"(?:など)?(?:(?:\d+|[二三四五六七八九])[カか力ヵケ]国)?を(?:\d+日[にから]*)?$", "goal": r"に$",
-                      "suffix": r"$"}[form]
+            # 中国を国賓として訪問 / 北朝鮮を初めて訪問: a short adverbial may stand between を and the verb
+            adverbial = r"(?:[^、。「」をにでがはと]{1,8}として|初めて|正式に|公式に|非公式に|再び|改めて|電撃的に)?"
+            marker = {"object": r"(?:など)?(?:(?:\d+|[二三四五六七八九])[カか力ヵケ]国)?を(?:\d+日[にから]*)?" + adverbial + "$",
+                      "goal": r"に$", "suffix": r"$"}[form]
             chain: list[Mention] = []
             for m in reversed(before):
                 gap = text[m.ext_end: (chain[0].start if chain else a)]
