@@ -543,6 +543,16 @@ class Recognizer:
                 out.append(Mention(m.start, t.end(), text[m.start: t.end()], "Role", key=m.key, title=t.group(0),
                                    title_start=t.start(), title_end=t.end(), of_key=m.key, source="role" + link,
                                    ext_end=t.end()))
+        # 同氏 / 同長官 / 同相: the person last named before (resolved with the posts, kg.extract.positions)
+        for mm in re.finditer(r"同(?=氏|相[はがもの、]|[^\s])", text):
+            pos = mm.end()
+            t = self.title_re.match(text, pos)
+            word = t.group(0) if t else ("氏" if text.startswith("氏", pos) else
+                                         "相" if text.startswith("相", pos) else None)
+            if word is None or pos in taken or rec.in_quote(mm.start()):
+                continue
+            out.append(Mention(mm.start(), pos + len(word), text[mm.start(): pos + len(word)], "Role",
+                               title=word if t else None, source="anaphor:" + word, ext_end=pos + len(word)))
         for w in self.g.lexicon.get("pair_words", []):
             for mm in re.finditer(re.escape(w), text):
                 if rec.in_quote(mm.start()):

@@ -228,6 +228,9 @@ MEETINGS = [
     # ... also after an event word that names no parties (the topic is before it); 立ち話をした
     ("岸田首相はG7サミットの合間に、韓国の尹錫悦大統領と立ち話をした。", "2023-05-20",
      {"person:岸田", "person:尹錫悦"}, "Summit", None, None, "held"),
+    # 同氏: the person named in the sentence before
+    ("プーチン大統領は北朝鮮を訪問した。同氏は金正恩委員長と会談した。", "2024-06-19",
+     {PUTIN, KIM_JU}, "Summit", None, None, "held"),
     # 懇談 and 会食 are meetings
     ("岸田首相は、表敬訪問したブリンケン米国務長官と懇談した。", "2023-01-10",
      {"person:岸田", "person:ブリンケン"}, "Meeting", None, None, "held"),
@@ -360,6 +363,11 @@ QUOTES = [
     ("安倍首相 「非核化を前提にした対話を評価」\n\n安倍晋三首相は13日、会見した。", ABE, None, "非核化を前提にした対話を評価"),
     ("李外相は「引き続き非核化に向けて取り組む」と話していて、協議したとみられる。李容浩外相が帰国した。", RI, None,
      "引き続き非核化に向けて取り組む"),
+    # 同長官 / 同氏: the last one named with that post, or the last person named
+    ("ポンペイオ国務長官は安倍首相と会談した。同長官は「成果があった」と述べた。", POMPEO, None, "成果があった"),
+    ("プーチン大統領は北朝鮮を訪問した。同氏は「協力を深める」と述べた。", PUTIN, None, "協力を深める"),
+    # ... unless the nearest sentence names two such people: no guess
+    ("河野外相は15日、王毅外相と会談した。同相は「懸念を伝えた」と語った。", None, "同相", "懸念を伝えた"),
 ]
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from kg.extract.context import DocContext
+from kg.recognize import Mention
 from kg.records import PositionStatement
 
 STATE_LEVEL_RANKS = {
@@ -161,6 +162,9 @@ def resolve_roles(ctx: DocContext, positions: list[PositionStatement]) -> None:
     """Role mentions (ロシアの外相, ロシア外相) -> the one person in the document holding that post there."""
     by_key = {e.key: e for e in ctx.ents if e.key}
     for m in ctx.rec.mentions:
+        if m.type == "Role" and m.source.startswith("anaphor:"):
+            _resolve_anaphor(ctx, positions, m)
+            continue
         if m.type != "Role" or not m.title:
             continue
         want = _canon(ctx, m.title)
@@ -176,6 +180,33 @@ def resolve_roles(ctx: DocContext, positions: list[PositionStatement]) -> None:
             holder = by_key.get(next(iter(hits)))
             if holder is not None:
                 ctx.roles[id(m)] = holder.id
+
+
+def _resolve_anaphor(ctx: DocContext, positions: list[PositionStatement], m: Mention) -> None:
+    """同氏 -> the person named last before it; 同長官 / 同相 -> the last one named who holds such a post
+    (the convention of Japanese news writing). When the nearest sentence that names such a person names
+    two (茂木外相は王毅外相と会談した。同相は…), it is left unresolved: that would be a guess."""
+    word = m.source.split(":", 1)[1]
+    posts: dict[str, set[str]] = {}
+    for p in positions:
+        posts.setdefault(p.holder, set()).update({p.post, *p.titles})
+
+    def fits(key: str) -> bool:
+        if word == "氏":
+            return True
+        return any(t.endswith(("相", "大臣") if word == "相" else word) for t in posts.get(key, ()))
+
+    by_sentence: dict[int, set[int]] = {}
+    for prev in ctx.rec.mentions:
+        if prev.type != "Person" or prev.end > m.start:
+            continue
+        e = ctx.entity(prev)
+        if e is not None and e.key and fits(e.key):
+            by_sentence.setdefault(ctx.sentence(prev.start).idx, set()).add(e.id)
+    if by_sentence:
+        found = by_sentence[max(by_sentence)]
+        if len(found) == 1:
+            ctx.roles[id(m)] = next(iter(found))
 
 
 def _domain(ctx: DocContext, title: str) -> str | None:
