@@ -1,8 +1,8 @@
 """RDF files: Turtle, TriG (one named graph per document), JSON-LD, each written atomically.
 
-Serialisations are made deterministic: the Turtle and TriG serialisers sort their subjects,
-and JSON-LD is written from a graph whose nodes are sorted by IRI, so rebuilding the same
-input gives byte-identical files.
+pyoxigraph writes the three formats from triples sorted here (subjects by IRI, rdf:type first),
+so rebuilding the same input gives byte-identical files; JSON-LD is compacted with the prefixes
+used. A graph with blank nodes (a SHACL report) is written by rdflib, which nests them.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 class _BlankNodes(Exception):
-    """The graph has blank nodes: rdflib's serialiser writes them nested (``[ ... ]``)."""
+    """The graph has blank nodes (rdflib's serialiser writes them nested, ``[ ... ]``) or a term pyoxigraph
+    refuses (a malformed language tag): rdflib writes it."""
 
 
 class _Terms:
@@ -105,17 +106,20 @@ class _Terms:
         n = self.cache.get(t)
         if n is not None:
             return n
-        if isinstance(t, URIRef):
-            n = self.iri(str(t))
-        elif isinstance(t, Literal):
-            if t.language:
-                n = ox.Literal(str(t), language=t.language)
-            elif t.datatype is not None and t.datatype != XSD.string:
-                n = ox.Literal(str(t), datatype=self.iri(str(t.datatype)))
+        try:
+            if isinstance(t, URIRef):
+                n = self.iri(str(t))
+            elif isinstance(t, Literal):
+                if t.language:
+                    n = ox.Literal(str(t), language=t.language)
+                elif t.datatype is not None and t.datatype != XSD.string:
+                    n = ox.Literal(str(t), datatype=self.iri(str(t.datatype)))
+                else:
+                    n = ox.Literal(str(t))
             else:
-                n = ox.Literal(str(t))
-        else:
-            raise _BlankNodes
+                raise _BlankNodes
+        except ValueError as exc:
+            raise _BlankNodes from exc
         self.cache[t] = n
         return n
 
