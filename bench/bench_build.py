@@ -572,16 +572,6 @@ def measure_memory(rep: Report, small: Path, big: Path, out_small: Path, out_big
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = shlex.split(value)[0] if value else ""
-    return env
-
-
 @contextlib.contextmanager
 def neo4j_server(local: bool) -> Iterator[tuple[Any, str]]:
     """(config, where) of a reachable server, or (None, reason). A server started here is stopped after."""
@@ -611,10 +601,7 @@ def neo4j_server(local: bool) -> Iterator[tuple[Any, str]]:
     try:
         envfile = subprocess.run([str(NEO4J_LOCAL), "envfile"], capture_output=True, text=True,
                                  check=True).stdout.strip()
-        env = _read_env_file(Path(envfile))
-        cfg = Neo4jConfig(uri=env["NEO4J_URI"], user=env["NEO4J_USER"], password=env["NEO4J_PASSWORD"],
-                          database=env["NEO4J_DATABASE"])
-        yield cfg, "scripts/neo4j-local"
+        yield Neo4jConfig.from_env_file(Path(envfile)), "scripts/neo4j-local"
     finally:
         if started:
             subprocess.run([str(NEO4J_LOCAL), "stop"], capture_output=True, text=True, timeout=180, check=False)

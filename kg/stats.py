@@ -80,7 +80,6 @@ _CLASS_PRIORITY: tuple[URIRef, ...] = (
     DIP.EventStatus,
 )
 
-_RDF_FORMATS: dict[str, str] = RDF_FORMATS
 
 
 # --------------------------------------------------------------------------- reading
@@ -110,9 +109,9 @@ def load_graph(path: str | Path) -> Graph:
         raise AnalysisError(
             f"{path}: no such file or directory; pass a `kg build` output directory or a .ttl file"
         )
-    fmt = _RDF_FORMATS.get(path.suffix.lower())
+    fmt = RDF_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        known = ", ".join(sorted(_RDF_FORMATS))
+        known = ", ".join(sorted(RDF_FORMATS))
         raise AnalysisError(f"{path}: unknown RDF file extension {path.suffix!r}; expected one of {known}")
     try:
         graph = parse_rdf_file(path, fmt)

@@ -8,7 +8,6 @@ end. When no server can be had the tests fail with the reason; they are never sk
 from __future__ import annotations
 
 import os
-import shlex
 import socket
 import subprocess
 import threading
@@ -21,16 +20,6 @@ from kg.writers.neo4j import Neo4jConfig, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "neo4j-local"
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line.startswith("export "):
-            key, _, value = line[len("export ") :].partition("=")
-            env[key] = shlex.split(value)[0] if value else ""
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +38,7 @@ def neo4j_config() -> Iterator[Neo4jConfig]:
             pytest_trace=False,
         )
     envfile = subprocess.run([str(SCRIPT), "envfile"], capture_output=True, text=True, check=True).stdout.strip()
-    env = _read_env_file(Path(envfile))
-    cfg = Neo4jConfig(
-        uri=env["NEO4J_URI"], user=env["NEO4J_USER"], password=env["NEO4J_PASSWORD"], database=env["NEO4J_DATABASE"]
-    )
+    cfg = Neo4jConfig.from_env_file(Path(envfile))
     try:
         yield cfg
     finally:

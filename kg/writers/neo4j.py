@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import signal
 import threading
 import time
@@ -61,6 +62,19 @@ class Neo4jConfig:
     database: str = "neo4j"
     max_retry_time: float = 30.0  # seconds the driver keeps retrying a failed transaction
     connection_timeout: float = 10.0
+
+    @classmethod
+    def from_env_file(cls, path: Path) -> Neo4jConfig:
+        """The settings of an ``export NAME=value`` file, such as the one ``scripts/neo4j-local envfile``
+        names (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE)."""
+        env: dict[str, str] = {}
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                env[key] = shlex.split(value)[0] if value else ""
+        return cls(uri=env["NEO4J_URI"], user=env["NEO4J_USER"], password=env["NEO4J_PASSWORD"],
+                   database=env["NEO4J_DATABASE"])
 
     @classmethod
     def from_env(
@@ -509,9 +523,6 @@ def load_graph(
     )
 
 
-_FORMATS = RDF_FORMATS
-
-
 def read_graph(path: Path) -> Graph:
     """Read an output directory (its graph.ttl) or an RDF file into one graph."""
     path = Path(path)
@@ -522,9 +533,9 @@ def read_graph(path: Path) -> Graph:
         path = f
     if not path.is_file():
         raise IngestError(f"{path}: no such file or directory")
-    fmt = _FORMATS.get(path.suffix.lower())
+    fmt = RDF_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise IngestError(f"{path}: unknown RDF format (expected one of {', '.join(sorted(_FORMATS))})")
+        raise IngestError(f"{path}: unknown RDF format (expected one of {', '.join(sorted(RDF_FORMATS))})")
     try:
         return parse_rdf_file(path, fmt)
     except Exception as exc:
