@@ -47,17 +47,28 @@ def norm_key(s: str) -> str:
     return _SEP.sub("", unicodedata.normalize("NFKC", s))
 
 
+def _ucschar(cp: int) -> bool:
+    """Whether a non-ASCII code point may stand unescaped in an IRI path (RFC 3987 ucschar)."""
+    if cp < 0xA0 or 0xD800 <= cp <= 0xF8FF or 0xFDD0 <= cp <= 0xFDEF or 0xFFF0 <= cp <= 0xFFFF:
+        return False
+    if cp > 0xFFFF:
+        plane_low = cp & 0xFFFF
+        return plane_low <= 0xFFFD and (cp < 0xE0000 or cp >= 0xE1000) and cp < 0xF0000
+    return True
+
+
 def iri_escape(s: str) -> str:
     """Percent-encode ASCII characters outside the unreserved set; keep other Unicode letters.
 
-    Control characters, white space, format characters and surrogates are encoded too, so any
-    input gives a valid IRI.
+    Control characters, white space, format characters, surrogates and code points outside RFC 3987's
+    ucschar ranges (variation selectors U+E0100…, noncharacters) are encoded too, so any input gives a
+    valid IRI.
     """
     out = []
     for ch in s:
         if ord(ch) < 128:
             out.append(ch if _UNRESERVED.match(ch) else quote(ch, safe=""))
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"):
+        elif not _ucschar(ord(ch)) or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"):
             out.append(quote(ch.encode("utf-8", "surrogatepass"), safe=""))
         else:
             out.append(ch)

@@ -184,6 +184,7 @@ def _entities(names: list[str]) -> list[EntityRecord]:
 @given(st.lists(NAMES, min_size=1, max_size=8, unique=True), NAMES)
 @example(["a b", "a/b", "a#b", "100%", "<>", "a%20b", "a%2Fb"], "doc/../x#frag")
 @example(["\u202e金正恩", "\x00", "x\ud800y", "・", "＝", "_"], "%")
+@example(["\U000e0100", "\ufffe"], "\U000e0100")  # outside RFC 3987's ucschar ranges
 def test_every_iri_minted_is_a_valid_iri(names: list[str], doc_id: str) -> None:
     mapper = Mapper(BASE)
     art = Article(doc_id=doc_id, text="x")
