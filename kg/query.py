@@ -90,6 +90,7 @@ _OPAQUE = re.compile(
 )
 _PROLOGUE = re.compile(r"\A\s*(?:(?:BASE\s*<>|PREFIX\s*[^\s:]*:\s*<>)\s*)*", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
+_SERVICE_REFUSED = "SERVICE is refused: queries run on the local graph only and may not call other endpoints"
 # SERVICE as a keyword: not part of a variable, a prefixed name or another word.
 _SERVICE = re.compile(r"(?<![\w:?$\-])SERVICE(?![\w:\-])", re.IGNORECASE)
 # SPARQL code point escapes (\u0053, \U00000053), which a parser may expand anywhere in the text
@@ -150,9 +151,7 @@ def query_form(query: str) -> str:
             f"PREFIX/BASE lines, {found}"
         )
     if _SERVICE.search(text) or _SERVICE.search(expanded):
-        raise QueryRefusedError(
-            "SERVICE is refused: queries run on the local graph only and may not call other endpoints"
-        )
+        raise QueryRefusedError(_SERVICE_REFUSED)
     return word
 
 
@@ -366,9 +365,7 @@ class RdflibEngine:
         except Exception as exc:  # rdflib raises bare Exceptions for e.g. unknown prefixes
             raise QueryError(f"the query failed: {exc}") from exc
         if _calls_service(prepared.algebra):  # however it was spelled, rdflib would call the endpoint
-            raise QueryRefusedError(
-                "SERVICE is refused: queries run on the local graph only and may not call other endpoints"
-            )
+            raise QueryRefusedError(_SERVICE_REFUSED)
         try:
             res = self.dataset.query(prepared, initBindings=dict(bindings))
         except ParseException as exc:

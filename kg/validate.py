@@ -189,10 +189,11 @@ def _shares(data: Graph, shapes_graph: Graph, processes: int) -> list[Graph] | N
     n = min(processes, len(targeted))
     bins: list[list[Node]] = [[] for _ in range(n)]
     loads = [0] * n
-    for shape in sorted(targeted, key=lambda x: (-cost(x), str(x))):  # longest first, onto the lightest share
+    costs = {shape: cost(shape) for shape in targeted}
+    for shape in sorted(targeted, key=lambda x: (-costs[x], str(x))):  # longest first, onto the lightest share
         i = loads.index(min(loads))
         bins[i].append(shape)
-        loads[i] += cost(shape)
+        loads[i] += costs[shape]
     out: list[Graph] = []
     for share in bins:
         keep = set(share)

@@ -73,7 +73,8 @@ class DocContext:
         """Whether a verb or auxiliary is written in [a, b) (True when there is no parse to tell)."""
         if self.doc is None:
             return True
-        return any(a <= t.idx and t.idx + len(t) <= b and t.pos_ in ("VERB", "AUX") for t in self.doc)
+        span = self.doc.char_span(a, b, alignment_mode="contract")  # the tokens wholly inside [a, b)
+        return span is not None and any(t.pos_ in ("VERB", "AUX") for t in span)
 
     def sentence(self, pos: int) -> Sentence:
         return self.rec.sentence_of(pos)

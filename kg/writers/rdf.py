@@ -85,6 +85,12 @@ class _BlankNodes(Exception):
     refuses (a malformed language tag): rdflib writes it."""
 
 
+def _split_iri(value: str) -> tuple[str, str]:
+    """(namespace, local name) at the last / or #: the namespaces kg binds all end there."""
+    cut = max(value.rfind("/"), value.rfind("#")) + 1
+    return value[:cut], value[cut:]
+
+
 class _Terms:
     """rdflib terms as pyoxigraph terms (each distinct term converted once), and the prefixes used."""
 
@@ -96,10 +102,10 @@ class _Terms:
         self.used: dict[str, str] = {}
 
     def iri(self, value: str) -> ox.NamedNode:
-        cut = max(value.rfind("/"), value.rfind("#")) + 1
-        prefix = self.by_ns.get(value[:cut])
+        ns, _ = _split_iri(value)
+        prefix = self.by_ns.get(ns)
         if prefix is not None:
-            self.used[prefix] = value[:cut]
+            self.used[prefix] = ns
         return ox.NamedNode(value)
 
     def __call__(self, t: Node) -> ox.NamedNode | ox.Literal:
@@ -212,9 +218,8 @@ class _Compactor:
     def iri(self, value: str) -> str:
         out = self.cache.get(value)
         if out is None:
-            cut = max(value.rfind("/"), value.rfind("#")) + 1
-            prefix = self.by_ns.get(value[:cut])
-            local = value[cut:]
+            ns, local = _split_iri(value)
+            prefix = self.by_ns.get(ns)
             # a compact IRI whose suffix starts with // would read as an absolute IRI
             out = f"{prefix}:{local}" if prefix is not None and not local.startswith("//") else value
             self.cache[value] = out
