@@ -544,11 +544,11 @@ class Recognizer:
                                    title_start=t.start(), title_end=t.end(), of_key=m.key, source="role" + link,
                                    ext_end=t.end()))
         # 同氏 / 同長官 / 同相: the person last named before (resolved with the posts, kg.extract.positions)
-        for mm in re.finditer(r"同(?=氏|相[はがもの、]|[^\s])", text):
+        for mm in re.finditer("同", text):
             pos = mm.end()
             t = self.title_re.match(text, pos)
             word = t.group(0) if t else ("氏" if text.startswith("氏", pos) else
-                                         "相" if text.startswith("相", pos) else None)
+                                         "相" if re.match(r"相[はがもの、]", text[pos: pos + 2]) else None)
             if word is None or pos in taken or rec.in_quote(mm.start()):
                 continue
             out.append(Mention(mm.start(), pos + len(word), text[mm.start(): pos + len(word)], "Role",

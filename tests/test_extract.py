@@ -270,6 +270,16 @@ NOT_MEETINGS = [
 ]
 
 
+def test_only_same_post_words_are_read_as_back_references() -> None:
+    from kg.gazetteer import load
+    from kg.recognize import Recognizer
+
+    text = "茂木外相は記者会見した。同相は「遺憾だ」と述べ、同氏と同長官も同席した。同相場は上がり、同日に同相談があった。"
+    rec = Recognizer(load()).recognize(parse(text), text)
+    found = sorted(m.text for m in rec.mentions if m.source.startswith("anaphor:"))
+    assert found == ["同氏", "同相", "同長官"]
+
+
 @pytest.mark.parametrize("text", NOT_MEETINGS)
 def test_not_meetings(extract, text: str) -> None:
     assert of_kind(extract(text), MeetingStatement) == []
