@@ -69,7 +69,8 @@ def _terminate(signum: int, frame: object) -> None:
               help="base IRI of instance nodes")
 @click.option("--strict", is_flag=True, help="stop at the first unreadable input instead of skipping it")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="worker processes for parsing [default: one per core]")
+              help="processes working at once: parse workers, then SHACL validation; 1 runs all in one "
+                   "process [default: one per core]")
 @click.option("--no-cache", is_flag=True,
               help="parse every article again instead of reusing OUTDIR/.kg-cache for unchanged ones")
 @click.option("--neo4j", "to_neo4j", is_flag=True, help="also load the graph into Neo4j (see kg load for the options)")
@@ -90,7 +91,8 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
     (exit 2; --strict stops at the first instead). If the graph does not conform to the shapes,
     the conforming part is still written, validation.ttl says why, and the exit code is 1.
 
-    Articles are parsed by -j worker processes. A rebuild into the same OUTDIR parses only new or
+    Articles are parsed by -j worker processes, and as many share the SHACL validation (-j 1 does
+    everything in one process). A rebuild into the same OUTDIR parses only new or
     changed articles (OUTDIR/.kg-cache) and gives the graph a build from scratch gives. The same
     meeting or visit reported by several articles becomes one event with several sources.
 

@@ -336,12 +336,15 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
           use_cache: bool = True) -> BuildResult:
     """Build OUTDIR from articles (or from a statements file). Raises KgError on bad input.
 
-    ``jobs``: worker processes for parsing (None: one per core). With ``use_cache``, articles whose
-    text and metadata (and the extractor) are unchanged since the last build into OUTDIR are not
-    parsed again; the result is the graph a build from scratch gives.
+    ``jobs``: how many processes work at once (None: one per core): that many parse workers, then as
+    many (at most four) sharing SHACL validation while one more writes the files; 1 does everything
+    in this process. With ``use_cache``, articles whose text and metadata (and the extractor) are
+    unchanged since the last build into OUTDIR are not parsed again; the result is the graph a build
+    from scratch gives.
     """
     from kg.validate import summarize, validate_graph, validation_processes
 
+    procs = max(1, jobs or os.cpu_count() or 1)
     skipped: list[SkippedInput] = []
     cache = StatementCache(outdir) if use_cache and statements_file is None else None
     keys: dict[str, str] = {}
@@ -363,7 +366,7 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
                     # the statements are reused; the article's record (where it was read) is today's
                     cached[a.doc_id] = DocumentStatements(a, hit.entities, hit.statements)
         todo = [a for a in articles if a.doc_id not in cached]
-        n_jobs = max(1, min(jobs or os.cpu_count() or 1, max(1, len(todo) // 2)))
+        n_jobs = max(1, min(procs, max(1, len(todo) // 2)))
         bar = None
         if progress and len(todo) > 3:
             from tqdm import tqdm
@@ -385,13 +388,13 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
         g, ds = to_rdf(docs, base)
         conforms, violations, summary_text, removed = True, 0, "", []
         report = Graph()
-        # on a machine with more than one core, the RDF files are serialised in a forked process while SHACL
-        # runs (itself shared out among forked processes); if the graph does not conform, they are made
-        # again from its conforming part
-        ahead = _Serialiser(g, ds) if (os.cpu_count() or 1) > 1 and validate else None
+        # with more than one process, the RDF files are serialised in a forked process while SHACL runs
+        # (itself shared out among forked processes); if the graph does not conform, they are made again
+        # from its conforming part
+        ahead = _Serialiser(g, ds) if procs > 1 and validate else None
         try:
             if validate:
-                result = validate_graph(g, processes=validation_processes())
+                result = validate_graph(g, processes=min(procs, validation_processes()))
                 report = result.report_graph
                 conforms = result.conforms
                 violations = sum(1 for v in result.violations if v.severity == "Violation")

@@ -207,10 +207,11 @@ def write_statements(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def test_nonconforming_statements_are_reported_and_left_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])  # files written in this process / by a forked one, then made again
+def test_nonconforming_statements_are_reported_and_left_out(tmp_path: Path, jobs: str) -> None:
     stmts = write_statements(tmp_path / "s.jsonl", [STATE_KP, BAD_QUOTE, BAD_POSITION, GOOD_QUOTE])
     out = tmp_path / "out"
-    code, stdout, stderr = run("build", "--statements", str(stmts), "-o", str(out))
+    code, stdout, stderr = run("build", "--statements", str(stmts), "-o", str(out), "-j", jobs)
     assert code == 1, stdout + stderr
     assert "conforms to the shapes: NO (2 violation(s))" in stdout
     assert "left out of graph.ttl (see validation.ttl): 2 node(s)" in stdout
@@ -250,6 +251,39 @@ def test_nonconforming_statements_are_reported_and_left_out(tmp_path: Path) -> N
     kinds = [json.loads(x)["kind"] for x in (out / "statements.jsonl").read_text(encoding="utf-8").splitlines()]
     assert kinds == ["document", "entity", "quote", "position", "quote"]
     assert listing(out) == OUTPUTS
+
+
+def test_jobs_bound_the_processes_of_validation_and_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.pipeline as pipeline
+    import kg.validate as validate
+
+    rows = [STATE_KP, *({**GOOD_QUOTE, "text": f"有意義だった{i}"} for i in range(150))]
+    stmts = write_statements(tmp_path / "s.jsonl", rows)
+    shared: list[int] = []
+    real_validate, real_serialiser = validate.validate_graph, pipeline._Serialiser
+
+    def spy_validate(data: Graph, *args: object, processes: int = 1, **kw: object) -> validate.ValidationResult:
+        assert len(data) >= validate.PARALLEL_MIN_TRIPLES  # large enough to be shared out
+        shared.append(processes)
+        return real_validate(data, *args, processes=processes, **kw)  # type: ignore[arg-type]
+
+    writers: list[int] = []
+
+    def spy_serialiser(*args: object) -> object:
+        writers.append(1)
+        return real_serialiser(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate, "validate_graph", spy_validate)
+    monkeypatch.setattr(pipeline, "_Serialiser", spy_serialiser)
+    files = {}
+    for jobs in (1, 2):
+        result = build([], tmp_path / f"out{jobs}", statements_file=stmts, jobs=jobs)
+        assert result.conforms
+        files[jobs] = {n: (tmp_path / f"out{jobs}" / n).read_bytes() for n in GRAPH_FILES}
+    # -j 1: one process validates and writes; -j 2: two share the validation and one more writes
+    assert shared == [1, min(2, validate.validation_processes())]
+    assert writers == [1]
+    assert files[1] == files[2]
 
 
 def test_statement_that_cannot_be_mapped_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
