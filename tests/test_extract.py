@@ -322,6 +322,10 @@ VISITS = [
     # an adverbial between を and the verb; 訪問している: the visit is under way
     ("フランスのマクロン大統領が5日から中国を国賓として訪問している。", "2023-04-06", "person:Q3052772", "state:CN",
      None, "2023-04-05", "held"),
+    # a modifier glued to the noun: 電撃訪問, 初訪問
+    ("英国のジョンソン首相は9日、ウクライナの首都キーウを電撃訪問した。", "2022-04-10", "person:Q180589", "state:UA",
+     "place:キエフ", "2022-04-09", "held"),
+    ("岸田首相は来月、インドを初訪問する。", "2022-02-10", "person:岸田", "state:IN", None, None, "planned"),
     # 訪米中の: 中 means "during" here, not China
     ("林外相は、訪米中の岸田首相に同行した。", "2023-01-13", "person:岸田", "state:US", None, None, "held"),
     # a plain する before a past predicate is still to come

@@ -93,7 +93,10 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
         elif form in ("object", "goal", "suffix"):
             # 中国を国賓として訪問 / 北朝鮮を初めて訪問: a short adverbial may stand between を and the verb
             adverbial = r"(?:[^、。「」をにでがはと]{1,8}として|初めて|正式に|公式に|非公式に|再び|改めて|電撃的に)?"
-            marker = {"object": r"(?:など)?(?:(?:\d+|[二三四五六七八九])[カか力ヵケ]国)?を(?:\d+日[にから]*)?" + adverbial + "$",
+            # ... or a modifier glued to the noun: ウクライナを電撃訪問, インドを初訪問
+            glued_mod = "(?:" + "|".join(re.escape(w) for w in ctx.lex.get("visit_modifiers", [])) + ")?"
+            marker = {"object": r"(?:など)?(?:(?:\d+|[二三四五六七八九])[カか力ヵケ]国)?を(?:\d+日[にから]*)?" + adverbial
+                      + glued_mod + "$",
                       "goal": r"に$", "suffix": r"$"}[form]
             chain: list[Mention] = []
             for m in reversed(before):
