@@ -298,8 +298,9 @@ class Recognizer:
                                ext_end=m.end(), source="reading"))
         return out
 
-    def _trim_kanji_name(self, run: str) -> str:
-        """The name at the end of a kanji run: drop leading titles, state names and similar words."""
+    def _trim_kanji_name(self, run: str, longest: int = 3) -> str:
+        """The name at the end of a kanji run: drop leading titles, state names and similar words; at most
+        ``longest`` characters are kept."""
         changed = True
         while changed and len(run) > 2:
             changed = False
@@ -315,8 +316,8 @@ class Recognizer:
                     run = run[k:]
                     changed = True
                     break
-        if len(run) > 3:
-            run = run[-3:]
+        if len(run) > longest:
+            run = run[-longest:]
         return run
 
     def _compound_states(self, text: str) -> list[Mention]:
@@ -369,17 +370,29 @@ class Recognizer:
                 if self.g.lookup(name) is None or self.g.lookup(name).type in ("Official", "Person"):
                     out.append(Mention(a, pos, name, "Person", source="titled"))
                 continue
-            # kanji name: person-tagged tokens ending right here
+            # kanji name: person-tagged tokens ending right here; a surname and a given name tagged as
+            # such are kept whole (小野日子), other runs to their last three characters
             for a, b in person_tokens:
                 if b == pos and not any(taken[a:b]):
                     name = text[a:b]
                     if re.fullmatch(rf"[{KANJI}]+", name):
-                        name2 = self._trim_kanji_name(name)
+                        name2 = self._trim_kanji_name(name, 4 if self._family_name_first(doc, b - 4, b) else 3)
                         a = b - len(name2)
                         if 1 <= len(name2) <= 4:
                             out.append(Mention(a, b, name2, "Person", source="titled"))
                     break
             else:
+                # a name whose last character the tagger read as an ordinary word (孫衛|東副外相,
+                # 趙|賢|東外務第1次官): the whole kanji run after の, a comma or the sentence start,
+                # when it opens with a token tagged as a name
+                run = re.search(rf"(?:^|(?<=[の、，,\s」』]))([{KANJI}]{{2,3}})$", text[max(0, pos - 4): pos])
+                if run and not any(taken[pos - len(run.group(1)): pos]):
+                    a = pos - len(run.group(1))
+                    tok = next((t for t in doc if t.idx == a), None)
+                    if (tok is not None and "人名" in tok.tag_ and self.g.lookup(run.group(1)) is None
+                            and not self.title_re.match(run.group(1))):
+                        out.append(Mention(a, pos, run.group(1), "Person", source="titled"))
+                        continue
                 # a one-character surname directly before a title: 李外相, 徐院長, 王氏
                 km2 = re.search(rf"(?<![{KANJI}])[{KANJI}]$", text[max(0, pos - 2): pos])
                 if km2 and not self.title_re.match(text, pos - 1):
@@ -388,6 +401,13 @@ class Recognizer:
                     if e is None and ch not in "同両前元現新故党副第":
                         out.append(Mention(pos - 1, pos, ch, "Person", source="surname"))
         return out
+
+    @staticmethod
+    def _family_name_first(doc: Doc, a: int, b: int) -> bool:
+        """The text [a, b) is exactly a token tagged as a surname followed by tokens tagged as names."""
+        toks = [t for t in doc if t.idx >= a and t.idx + len(t.text) <= b]
+        return (bool(toks) and toks[0].idx == a and toks[-1].idx + len(toks[-1].text) == b
+                and toks[0].tag_.endswith("人名-姓") and len(toks) >= 2)
 
     def _dateline(self, text: str) -> list[Mention]:
         out: list[Mention] = []

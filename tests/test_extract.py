@@ -136,6 +136,12 @@ POSITIONS = [
     ("中国の王毅共産党政治局員兼外相と会談した。", "person:王毅", "外相", "state:CN"),
     ("中国の王毅中国共産党政治局員兼外相と会談した。", "person:王毅", "外相", "state:CN"),
     ("北朝鮮の金英哲労働党副委員長が訪米した。", "person:金英哲", "副委員長", "org:朝鮮労働党"),
+    # a Japanese name not in the gazetteer: surname and given name, four characters, kept whole
+    ("外務省の小野日子外務報道官は記者会見で述べた。", "person:小野日子", "外務報道官", "org:外務省"),
+    # a name whose last character the tagger reads as an ordinary word, after の
+    ("中国の孫衛東副外相は22日、北京で韓国の趙賢東外務第1次官と会談した。", "person:孫衛東", "副外相", "state:CN"),
+    ("中国の孫衛東副外相は22日、北京で韓国の趙賢東外務第1次官と会談した。", "person:趙賢東", "外務第1次官", "state:KR"),
+    ("中国外務省の汪文斌副報道局長は20日の記者会見で述べた。", "person:汪文斌", "副報道局長", "org:外交部(中国)"),
 ]
 
 
