@@ -242,6 +242,9 @@ MEETINGS = [
      {"person:岸田", "person:ブリンケン"}, "Meeting", None, None, "held"),
     ("林芳正外相は10日夜、都内で韓国の朴振外相と会食した。", "2022-07-12",
      {"person:林", "person:朴振"}, "Meeting", "2022-07-10", "place:東京", "held"),
+    # partners listed with commas, each with its state: all are participants
+    ("トルコのエルドアン大統領は19日、テヘランでイランのライシ大統領、ロシアのプーチン大統領と3者会談を行った。",
+     "2022-07-20", {"person:エルドアン", "person:ライシ", PUTIN}, "Summit", "2022-07-19", "place:テヘラン", "held"),
 ]
 
 

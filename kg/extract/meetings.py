@@ -149,6 +149,7 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                 chosen = [p] + other
                 rule = "meeting.noun-with"
             elif partners:
+                partners = _listed_before(ctx, ms, partners)  # イランのライシ大統領、ロシアのプーチン大統領と
                 chosen = partners + subjects + genitive
                 rule = "meeting.comitative"
                 if not subjects and not genitive:
@@ -231,6 +232,27 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                          doc_id=ctx.article.doc_id, evidence=tuple(m.evidence))
         for m in meetings
     ]
+
+
+def _listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -> list[Mention]:
+    """The partners and the parties listed before each with a comma (A、B、Cと: A and B too); a state or
+    organization owning the next name (ロシアのプーチン大統領) is part of that name, not an item."""
+    out = list(partners)
+    for p in partners:
+        if p.particle not in ("と", "とも"):
+            continue
+        nxt = p
+        for m in reversed(ms[: ms.index(p)]):
+            if m.particle == "の" and m.ext_end + 1 == nxt.start and m.type in ("State", "Organization"):
+                nxt = m  # the owner of the next item
+                continue
+            if (m.particle == "、" and m.type != "State" and m not in out
+                    and re.fullmatch(r"[、，,]", ctx.text[m.ext_end: nxt.start])):
+                out.insert(0, m)
+                nxt = m
+                continue
+            break
+    return out
 
 
 def _party(ctx: DocContext, m: Mention) -> bool:
