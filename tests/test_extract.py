@@ -320,6 +320,8 @@ VISITS = [
     # 訪問先の: the visit under way
     ("河野太郎外相は28日、訪問先の中国・北京で王毅外相と会談した。", "2018-01-28",
      "person:河野", "state:CN", "place:北京", "2018-01-28", "held"),
+    ("安倍首相は、訪問中のニューヨークでトランプ大統領と会談した。", "2017-09-22", ABE, "state:US", "place:ニューヨーク",
+     None, "held"),
     # the subject (が) of the visit's own clause, not the sentence's topic (は)
     ("林芳正外相は、韓国の朴振(パク・チン)外相が18日から来日する方向で調整に入った。", "2022-07-12",
      "person:朴振", "state:JP", None, "2022-07-18", "possible"),
@@ -359,6 +361,7 @@ NOT_VISITS = [
     "トランプ政権が、キム氏の訪米を認めた。キム・ヨンチョル副委員長とキム・ジョンウン委員長。",  # キム of several
     "ポンペイオ長官はまだ北朝鮮を訪問していない。",  # negated
     "ポンペイオ長官は北朝鮮を訪問せず、帰国した。",
+    "訪問中の岸田首相は、米国の大統領と会談した。",  # 訪問中の qualifies a person: no destination here
 ]
 
 

@@ -64,7 +64,7 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
     for m in ctx.rec.mentions:
         if m.via_compound and text[m.start - 1: m.start] == "訪":
             triggers.append((m.start - 1, m.end, "prefix"))
-    for m in re.finditer(r"訪問先の", text):
+    for m in re.finditer(r"訪問(?:先|中)の", text):  # 訪問先の北京で, 訪問中のニューヨークで
         triggers.append((m.start(), m.end(), "after"))
     excl = ctx.lex.get("visit_exclusions", [])
     for a, b, form in sorted(set(triggers)):
@@ -85,6 +85,8 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
             dests = [(f"state:{w['dest']}", None)]
         elif form == "after":
             after = [m for m in ctx.mentions_between(b, min(sent.end, b + 20)) if m.type in ("State", "Place")]
+            if after and text[a + 2] == "中" and after[0].start != b:
+                after = []  # 訪問中の is followed by the place itself, else it qualifies someone (訪問中の岸田首相)
             if after:
                 st, pl = _dest_of(ctx, after[0], text)
                 if len(after) > 1 and ctx.entity(after[1]) and ctx.entity(after[1]).type == "Place":
