@@ -86,15 +86,17 @@ def _extract_batch(batch: list[Article]) -> list[DocumentStatements]:
 
 def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
                      batch_size: int | None = None, jobs: int = 1) -> Iterator[DocumentStatements]:
-    """Parse articles with GiNZA and extract their statements, in input order.
+    """Parse articles with GiNZA and extract their statements: in input order in one process, as they
+    are finished with workers.
 
     With ``jobs`` > 1 the work is spread over that many worker processes, each loading the model
-    once; at most a few batches per worker are in flight, so memory stays bounded however long
-    the input is (parsed Docs never leave the worker).
+    once. Each article is a task of its own, handed to whichever worker is free, so a long article
+    does not hold up the ones after it; at most a few tasks per worker are in flight, so memory
+    stays bounded however long the input is (parsed Docs never leave the worker).
     """
     it = iter(articles)
-    # in one process, large batches feed nlp.pipe best; across workers, small ones balance the load
-    batch_size = batch_size or (4 if jobs <= 1 else 2)
+    # in one process, batches feed nlp.pipe; across workers, one article per task balances the load
+    batch_size = batch_size or (4 if jobs <= 1 else 1)
 
     def batches() -> Iterator[list[Article]]:
         while True:
@@ -115,20 +117,27 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+    source = batches()
+    pending: set[cf.Future[list[DocumentStatements]]] = set()
+
+    def fill() -> None:
+        while len(pending) < jobs * 4:
+            b = next(source, None)
+            if b is None:
+                return
+            pending.add(pool.submit(_extract_batch, b))
+
     try:
-        pending: collections.deque[cf.Future[list[DocumentStatements]]] = collections.deque()
-        source = batches()
-        for b in itertools.islice(source, jobs * 3):
-            pending.append(pool.submit(_extract_batch, b))
+        fill()
         while pending:
-            done = pending.popleft().result()
-            nxt = next(source, None)
-            if nxt is not None:
-                pending.append(pool.submit(_extract_batch, nxt))
-            for ds in done:
-                yield ds
-                if progress:
-                    progress(1)
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            pending.difference_update(done)
+            fill()  # the workers get new work before the results are handed on
+            for fut in done:
+                for ds in fut.result():
+                    yield ds
+                    if progress:
+                        progress(1)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # an interrupt does not wait for queued work
         raise
