@@ -573,6 +573,16 @@ class Recognizer:
                 continue
             out.append(Mention(mm.start(), pos + len(word), text[mm.start(): pos + len(word)], "Role",
                                title=word if t else None, source="anaphor:" + word, ext_end=pos + len(word)))
+        # a bare post opening a clause (首相は会談後…, 長官が): the holder named last, as for 同長官
+        named = [m for m in rec.mentions if m.type == "Person"]
+        for t in self.title_re.finditer(text):
+            a, b = t.start(), t.end()
+            if (a in taken or rec.in_quote(a) or text[b: b + 1] not in ("は", "が", "も")
+                    or not (a == 0 or text[a - 1] in "。、，,\n 　」")
+                    or any(x.start <= a < x.ext_end for x in rec.mentions)
+                    or not any(x.end <= a for x in named)):
+                continue
+            out.append(Mention(a, b, t.group(0), "Role", title=t.group(0), source="anaphor:" + t.group(0), ext_end=b))
         for w in self.g.lexicon.get("pair_words", []):
             for mm in re.finditer(re.escape(w), text):
                 if rec.in_quote(mm.start()):

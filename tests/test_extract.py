@@ -394,6 +394,11 @@ QUOTES = [
     ("プーチン大統領は北朝鮮を訪問した。同氏は「協力を深める」と述べた。", PUTIN, None, "協力を深める"),
     # ... unless the nearest sentence names two such people: no guess
     ("河野外相は15日、王毅外相と会談した。同相は「懸念を伝えた」と語った。", None, "同相", "懸念を伝えた"),
+    # a bare post opening the clause stands for its holder named last, on the same terms
+    ("安倍晋三首相は13日、トランプ大統領と会談した。首相は会談後、記者団に「有意義だった」と述べた。", ABE, None,
+     "有意義だった"),
+    ("トランプ大統領は文在寅大統領と会談した。大統領は「同盟は強固だ」と述べた。", None, "大統領", "同盟は強固だ"),
+    ("首相は「遺憾だ」と述べた。", None, "首相", "遺憾だ"),  # nobody named before: no guess
 ]
 
 
