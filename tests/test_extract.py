@@ -242,6 +242,11 @@ MEETINGS = [
      {"person:岸田", "person:ブリンケン"}, "Meeting", None, None, "held"),
     ("林芳正外相は10日夜、都内で韓国の朴振外相と会食した。", "2022-07-12",
      {"person:林", "person:朴振"}, "Meeting", "2022-07-10", "place:東京", "held"),
+    # a date restated in brackets in another time zone: the local date counts
+    ("岸田文雄首相は13日（日本時間14日）、訪問先のワシントンでバイデン大統領と会談した。", "2023-01-14",
+     {"person:岸田", "person:Q6279"}, "Summit", "2023-01-13", "place:ワシントン", "held"),
+    ("岸田首相は日本時間14日（現地時間13日）、ワシントンでバイデン大統領と会談した。", "2023-01-14",
+     {"person:岸田", "person:Q6279"}, "Summit", "2023-01-13", "place:ワシントン", "held"),
     # partners listed with commas, each with its state: all are participants
     ("トルコのエルドアン大統領は19日、テヘランでイランのライシ大統領、ロシアのプーチン大統領と3者会談を行った。",
      "2022-07-20", {"person:エルドアン", "person:ライシ", PUTIN}, "Summit", "2022-07-19", "place:テヘラン", "held"),

@@ -109,6 +109,15 @@ def date_near(ctx: DocContext, sent: Sentence, a: int, b: int,
     lo, hi = window or (sent.start, sent.end)
     text = ctx.text
     ds = [d for d in ctx.dates.get(sent.idx, []) if d.value and ctx.rec.in_quote(d.start) == quoted]
+    # 13日(日本時間14日): the date in brackets restates the one before it in another time zone; the
+    # local one counts (日本時間14日(現地時間13日): the one in brackets)
+    restated = set()
+    for o in ds:
+        for d in ds:
+            gap = text[o.end: d.start] if o is not d and o.end <= d.start else ""
+            if re.fullmatch(r"[(（][^()（）、。]{0,8}", gap):
+                restated.add(id(o) if gap[1:].startswith("現地") else id(d))
+    ds = [d for d in ds if id(d) not in restated]
     own = []
     for d in ds:
         if d.start >= b and d.start < hi and "、" not in text[b: d.start].replace("、ニ", ""):
