@@ -242,6 +242,11 @@ MEETINGS = [
      {"person:岸田", "person:ブリンケン"}, "Meeting", None, None, "held"),
     ("林芳正外相は10日夜、都内で韓国の朴振外相と会食した。", "2022-07-12",
      {"person:林", "person:朴振"}, "Meeting", "2022-07-10", "place:東京", "held"),
+    # a compound of states with a post as the subject of the meeting verb: its holders, once named
+    ("日本の林芳正外相、米国のブリンケン国務長官、韓国の朴振外相が出席した。日米韓3カ国の外相は14日、ジャカルタで会談した。",
+     "2023-07-15", {"person:林", "person:ブリンケン", "person:朴振"}, "Meeting", "2023-07-14", "place:ジャカルタ", "held"),
+    ("日中の首脳は15日、北京で会談した。", "2023-07-15", {"state:JP", "state:CN"}, "Summit", "2023-07-15",
+     "place:北京", "held"),
     # a date restated in brackets in another time zone: the local date counts
     ("岸田文雄首相は13日（日本時間14日）、訪問先のワシントンでバイデン大統領と会談した。", "2023-01-14",
      {"person:岸田", "person:Q6279"}, "Summit", "2023-01-13", "place:ワシントン", "held"),

@@ -106,6 +106,8 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
         verbal = re.match(r"(?:し|する|した|して|を行|が行|を開|が開|に臨)", ctx.text[b: b + 2]) is not None
         if title is None and word[:-2] and word.endswith(("会談", "会合")):
             title = word[:-2]  # 外相会談: the post is in the word itself
+        if len(states) < 2 and verbal:
+            states, title = _compound_subject(ctx, sent.start, a) or (states, title)
         if in_quote and len(states) < 2:
             continue  # in quoted speech, only meetings named by their states are read
         if negated(ctx.text, b):
@@ -232,6 +234,25 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
                          doc_id=ctx.article.doc_id, evidence=tuple(m.evidence))
         for m in meetings
     ]
+
+
+def _compound_subject(ctx: DocContext, lo: int, a: int) -> tuple[list[str], str | None] | None:
+    """日米韓(3カ国)の外相は…会談した: the states of a compound that, with a post, is the subject of the
+    meeting verb at a, when nobody is named as the partner (と) in between."""
+    text = ctx.text
+    titles = "|".join(re.escape(t) for t in [*ctx.gaz.titles_longest_first, *ctx.lex.get("summit_title_words", [])])
+    if not titles:
+        return None
+    subj = None
+    for m in re.finditer(rf"(の)?({titles})(?:ら|たち)?(?:は|が)", text[lo:a]):
+        subj = m
+    if subj is None:
+        return None
+    b = lo + subj.end()
+    if any(m.particle in ("と", "との", "とも") for m in ctx.mentions_between(b, a)):
+        return None
+    states, _ = _compound_states(ctx, lo + subj.start())
+    return (states, subj.group(2)) if len(states) >= 2 else None
 
 
 def _listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -> list[Mention]:
