@@ -13,6 +13,8 @@ TABLE = [
     ("5月30日から2日間の日程で会談した", "2018-06-01", "5月30日から2日間", "2018-05-30", "2018-05-31", "from-for-two-days"),
     ("先月29日に電話会談を行った", "2018-12-11", "29日", "2018-11-29", None, "last-month-day"),
     ("来年に訪問する予定だ", "2018-06-01", "来年", "2019", None, "next-year"),
+    ("来月にも訪問する方向で調整している", "2018-12-11", "来月", "2019-01", None, "next-month-across-a-year"),
+    ("先月、北京を訪問した", "2018-03-13", "先月", "2018-02", None, "last-month"),
     ("平成31年1月21日に会談した", "2018-06-01", "平成31年1月21日", "2019-01-21", None, "heisei-era"),
     ("2月末に首脳会談を開く", "2019-01-21", "2月末", "2019-02", None, "month-end-partial"),
     ("今月5~6日に開かれた会議", "2018-03-13", "5~6日", "2018-03-05", "2018-03-06", "this-month-range"),
@@ -49,7 +51,7 @@ def test_partial_dates_stay_partial() -> None:
 
 
 @pytest.mark.parametrize("text", ["30日に行われた夕食会", "先月29日に電話会談を行った", "来年に訪問する予定だ",
-                                  "2月末に首脳会談を開く", "金曜日に会談した", "今月5~6日に開かれた会議"])
+                                  "来月にも訪問する", "2月末に首脳会談を開く", "金曜日に会談した", "今月5~6日に開かれた会議"])
 def test_relative_dates_stay_unresolved_without_an_article_date(text: str) -> None:
     found = find_dates(text, None)
     assert found, "the expression is still found"

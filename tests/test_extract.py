@@ -186,7 +186,7 @@ MEETINGS = [
      {"person:河野", "person:康京和"}, "PhoneCall", "2018-10-08", None, "held"),
     # planned: 予定
     ("ポンペオ国務長官は来月、平壌を訪問し、金正恩委員長と会談する予定だ。", "2018-10-01",
-     {POMPEO, KIM_JU}, "Meeting", None, "place:平壌", "planned"),
+     {POMPEO, KIM_JU}, "Meeting", "2018-11", "place:平壌", "planned"),  # 来月 on its own: that month
     # possible: 可能性
     ("滞在中、ロシアのラブロフ外相はキム・ジョンウン委員長と会談する可能性があります。", "2018-06-01",
      {LAVROV, KIM_JU}, "Meeting", None, None, "possible"),
@@ -346,7 +346,7 @@ VISITS = [
     # a modifier glued to the noun: 電撃訪問, 初訪問
     ("英国のジョンソン首相は9日、ウクライナの首都キーウを電撃訪問した。", "2022-04-10", "person:Q180589", "state:UA",
      "place:キエフ", "2022-04-09", "held"),
-    ("岸田首相は来月、インドを初訪問する。", "2022-02-10", "person:岸田", "state:IN", None, None, "planned"),
+    ("岸田首相は来月、インドを初訪問する。", "2022-02-10", "person:岸田", "state:IN", None, "2022-03", "planned"),
     # 訪米中の: 中 means "during" here, not China
     ("林外相は、訪米中の岸田首相に同行した。", "2023-01-13", "person:岸田", "state:US", None, None, "held"),
     # a plain する before a past predicate is still to come

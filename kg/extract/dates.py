@@ -3,7 +3,7 @@
 ja-timex finds and normalises the expressions (30日 -> XXXX-XX-30, 平成31年1月21日 -> 2019-01-21,
 来年 -> P1Y); this module fills in what is missing from the article's date: a day without a
 month is the nearest such day to the article date (先月/今月/来月 when written), a month without a
-year the nearest such month. A partial date stays partial (YYYY-MM, YYYY), never invented; with
+year the nearest such month; 先月/今月/来月 and 昨年/今年/来年 on their own are that month or year. A partial date stays partial (YYYY-MM, YYYY), never invented; with
 no article date, relative expressions stay unresolved (None) and the caller says so.
 """
 
@@ -75,6 +75,17 @@ def find_dates(text: str, published: str | None) -> list[DateMention]:
             nxt = tags[i + 1] if i + 1 < len(tags) else None
             if not (nxt is not None and nxt.type == "DATE" and nxt.span[0] <= b + 1):
                 val = str(ref.year + year_shift[b]) if ref else None
+                out.append(DateMention(a, b, t.text, val))
+            i += 1
+            continue
+        if t.type == "DURATION" and t.text in ("先月", "今月", "来月"):
+            # a month on its own (来月にも訪日): that month, as 来年 gives the year
+            nxt = tags[i + 1] if i + 1 < len(tags) else None
+            if not (nxt is not None and nxt.type == "DATE" and nxt.span[0] <= b + 1):
+                val = None
+                if ref:
+                    y, m = _shift_month(ref.year, ref.month, month_shift[b])
+                    val = f"{y:04d}-{m:02d}"
                 out.append(DateMention(a, b, t.text, val))
             i += 1
             continue
