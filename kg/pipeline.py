@@ -7,7 +7,6 @@ computed: an interrupted or failed build never leaves a half-written file.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import hashlib
