@@ -388,9 +388,9 @@ class Recognizer:
                 run = re.search(rf"(?:^|(?<=[の、，,\s」』]))([{KANJI}]{{2,3}})$", text[max(0, pos - 4): pos])
                 if run and not any(taken[pos - len(run.group(1)): pos]):
                     a = pos - len(run.group(1))
-                    tok = next((t for t in doc if t.idx == a), None)
-                    if (tok is not None and "人名" in tok.tag_ and self.g.lookup(run.group(1)) is None
-                            and not self.title_re.match(run.group(1))):
+                    span = doc.char_span(a, pos, alignment_mode="expand")  # the tokens over the run
+                    if (span is not None and span[0].idx == a and "人名" in span[0].tag_
+                            and self.g.lookup(run.group(1)) is None and not self.title_re.match(run.group(1))):
                         out.append(Mention(a, pos, run.group(1), "Person", source="titled"))
                         continue
                 # a one-character surname directly before a title: 李外相, 徐院長, 王氏
@@ -405,9 +405,8 @@ class Recognizer:
     @staticmethod
     def _family_name_first(doc: Doc, a: int, b: int) -> bool:
         """The text [a, b) is exactly a token tagged as a surname followed by tokens tagged as names."""
-        toks = [t for t in doc if t.idx >= a and t.idx + len(t.text) <= b]
-        return (bool(toks) and toks[0].idx == a and toks[-1].idx + len(toks[-1].text) == b
-                and toks[0].tag_.endswith("人名-姓") and len(toks) >= 2)
+        span = doc.char_span(a, b) if a >= 0 else None  # None unless [a, b) starts and ends on token edges
+        return span is not None and len(span) >= 2 and span[0].tag_.endswith("人名-姓")
 
     def _dateline(self, text: str) -> list[Mention]:
         out: list[Mention] = []
@@ -574,13 +573,12 @@ class Recognizer:
             out.append(Mention(mm.start(), pos + len(word), text[mm.start(): pos + len(word)], "Role",
                                title=word if t else None, source="anaphor:" + word, ext_end=pos + len(word)))
         # a bare post opening a clause (首相は会談後…, 長官が): the holder named last, as for 同長官
-        named = [m for m in rec.mentions if m.type == "Person"]
-        for t in self.title_re.finditer(text):
+        first_named = min((m.end for m in rec.mentions if m.type == "Person"), default=len(text) + 1)
+        for t in self.title_re.finditer(text, first_named):
             a, b = t.start(), t.end()
             if (a in taken or rec.in_quote(a) or text[b: b + 1] not in ("は", "が", "も")
                     or not (a == 0 or text[a - 1] in "。、，,\n 　」")
-                    or any(x.start <= a < x.ext_end for x in rec.mentions)
-                    or not any(x.end <= a for x in named)):
+                    or any(x.start <= a < x.ext_end for x in rec.mentions)):
                 continue
             out.append(Mention(a, b, t.group(0), "Role", title=t.group(0), source="anaphor:" + t.group(0), ext_end=b))
         for w in self.g.lexicon.get("pair_words", []):

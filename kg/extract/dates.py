@@ -3,8 +3,9 @@
 ja-timex finds and normalises the expressions (30日 -> XXXX-XX-30, 平成31年1月21日 -> 2019-01-21,
 来年 -> P1Y); this module fills in what is missing from the article's date: a day without a
 month is the nearest such day to the article date (先月/今月/来月 when written), a month without a
-year the nearest such month; 先月/今月/来月 and 昨年/今年/来年 on their own are that month or year. A partial date stays partial (YYYY-MM, YYYY), never invented; with
-no article date, relative expressions stay unresolved (None) and the caller says so.
+year the nearest such month; 先月/今月/来月 and 昨年/今年/来年 on their own are that month or year.
+A partial date stays partial (YYYY-MM, YYYY), never invented; with no article date, relative
+expressions stay unresolved (None) and the caller says so.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from kg.extract.common import (
     date_near,
@@ -236,15 +237,23 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
     ]
 
 
+@lru_cache(maxsize=4)
+def _subject_re(titles: tuple[str, ...]) -> re.Pattern[str] | None:
+    """(の) TITLE (ら) は|が: a post as the subject of a clause; compiled once per list of titles."""
+    if not titles:
+        return None
+    return re.compile("(の)?(" + "|".join(re.escape(t) for t in titles) + ")(?:ら|たち)?(?:は|が)")
+
+
 def _compound_subject(ctx: DocContext, lo: int, a: int) -> tuple[list[str], str | None] | None:
     """日米韓(3カ国)の外相は…会談した: the states of a compound that, with a post, is the subject of the
     meeting verb at a, when nobody is named as the partner (と) in between."""
     text = ctx.text
-    titles = "|".join(re.escape(t) for t in [*ctx.gaz.titles_longest_first, *ctx.lex.get("summit_title_words", [])])
-    if not titles:
+    subject_re = _subject_re((*ctx.gaz.titles_longest_first, *ctx.lex.get("summit_title_words", [])))
+    if subject_re is None:
         return None
     subj = None
-    for m in re.finditer(rf"(の)?({titles})(?:ら|たち)?(?:は|が)", text[lo:a]):
+    for m in subject_re.finditer(text[lo:a]):
         subj = m
     if subj is None:
         return None
