@@ -409,6 +409,10 @@ QUOTES = [
      "有意義だった"),
     ("トランプ大統領は文在寅大統領と会談した。大統領は「同盟は強固だ」と述べた。", None, "大統領", "同盟は強固だ"),
     ("首相は「遺憾だ」と述べた。", None, "首相", "遺憾だ"),  # nobody named before: no guess
+    # a deputy's post does not answer to the bare post or to 同 + the post
+    ("トランプ大統領は記者会見した。ペンス副大統領は到着した。大統領は「よかった」と述べた。", TRUMP, None, "よかった"),
+    ("ポンペイオ国務長官は会見した。サリバン国務副長官も同行した。同長官は「よかった」と述べた。", POMPEO, None,
+     "よかった"),
 ]
 
 

@@ -191,10 +191,13 @@ def _resolve_anaphor(ctx: DocContext, positions: list[PositionStatement], m: Men
     for p in positions:
         posts.setdefault(p.holder, set()).update({p.post, *p.titles})
 
+    ends = ("相", "大臣") if word == "相" else (word,)
+    deputy = tuple("副" + w for w in ends)  # 国務副長官 is not 同長官, 副大統領 not 大統領
+
     def fits(key: str) -> bool:
         if word == "氏":
             return True
-        return any(t.endswith(("相", "大臣") if word == "相" else word) for t in posts.get(key, ()))
+        return any(t.endswith(ends) and not t.endswith(deputy) for t in posts.get(key, ()))
 
     by_sentence: dict[int, set[int]] = {}
     for prev in ctx.rec.mentions:

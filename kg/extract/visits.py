@@ -85,7 +85,7 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
             dests = [(f"state:{w['dest']}", None)]
         elif form == "after":
             after = [m for m in ctx.mentions_between(b, min(sent.end, b + 20)) if m.type in ("State", "Place")]
-            if after and text[a + 2] == "中" and after[0].start != b:
+            if after and text.startswith("訪問中の", a) and after[0].start != b:
                 after = []  # 訪問中の is followed by the place itself, else it qualifies someone (訪問中の岸田首相)
             if after:
                 st, pl = _dest_of(ctx, after[0], text)
