@@ -3,11 +3,11 @@
 Every figure is a ratio of two timings taken side by side in the same run on the same texts, so
 a shared or noisy machine shifts both sides alike:
 
-  (a) raw ja_ginza parse (nlp.pipe over the texts) vs the full build (kg.pipeline.build), chars/s,
+  (a) raw ja_ginza parse (nlp.pipe over the texts) vs the full build (kg.build.pipeline.build), chars/s,
       with as many processes on each side: one per core (the build's default), and one
   (b) the build with 1 vs 2 worker processes (build(..., jobs=N), i.e. kg build -j N: N parse
       workers, then N processes sharing SHACL; -j 1 runs in one process)
-  (c) SHACL validation (kg.validate.validate_graph) of the built graph of 1x vs 10x the corpus
+  (c) SHACL validation (kg.build.validate.validate_graph) of the built graph of 1x vs 10x the corpus
   (d) Neo4j load rate, batched UNWIND vs one transaction per row (needs a server: NEO4J_URI etc.
       in the environment, or --neo4j-local to start scripts/neo4j-local; else "skipped")
   (e) peak memory (max RSS) of `kg build -j 1` of 1x vs 10x the corpus, each in a fresh process
@@ -119,7 +119,7 @@ class Source:
 
 def source_articles(use_dev: bool = True) -> list[Source]:
     """The seed article and the dev articles, each text once, shortest first."""
-    from kg.ingest import read_articles
+    from kg.build.ingest import read_articles
 
     folders = [SEEDS] + ([DEV] if use_dev and DEV.is_dir() else [])
     seen: set[str] = set()
@@ -160,7 +160,7 @@ def write_corpus(path: Path, sources: list[Source], n: int) -> tuple[Path, list[
 
 def parsed_texts(corpus: Path) -> list[str]:
     """The texts exactly as the build reads them from the corpus."""
-    from kg.ingest import read_articles
+    from kg.build.ingest import read_articles
 
     return [a.text for a in read_articles([corpus])]
 
@@ -171,8 +171,8 @@ def parsed_texts(corpus: Path) -> list[str]:
 
 
 def build_kwargs(jobs: int | None) -> dict[str, Any] | None:
-    """Keyword arguments for kg.pipeline.build: no cache, ``jobs`` workers; None if jobs is unsupported."""
-    from kg.pipeline import build
+    """Keyword arguments for kg.build.pipeline.build: no cache, ``jobs`` workers; None if jobs is unsupported."""
+    from kg.build.pipeline import build
 
     params = inspect.signature(build).parameters
     kw: dict[str, Any] = {}
@@ -194,12 +194,12 @@ def cli_flags() -> set[str]:
 
 #: Where a build spends its time: (module, function, phase). Functions missing from the tree are skipped.
 PHASE_HOOKS = (
-    ("kg.pipeline", "to_rdf", "to_rdf"),
-    ("kg.validate", "validate_graph", "validate"),
-    ("kg.pipeline", "serialise", "serialize"),
-    ("kg.pipeline", "statements_jsonl", "serialize"),
-    ("kg.pipeline", "write_outputs", "write"),
-    ("kg.extract", "extract_document", "rules"),  # inside the extraction; in this process with 1 worker only
+    ("kg.build.pipeline", "to_rdf", "to_rdf"),
+    ("kg.build.validate", "validate_graph", "validate"),
+    ("kg.build.pipeline", "serialise", "serialize"),
+    ("kg.build.pipeline", "statements_jsonl", "serialize"),
+    ("kg.build.pipeline", "write_outputs", "write"),
+    ("kg.build.extract", "extract_document", "rules"),  # inside the extraction; in this process with 1 worker only
 )
 
 
@@ -230,7 +230,7 @@ def phase_timer() -> Iterator[dict[str, float]]:
         if fn is not None:
             saved.append((mod, name, fn))
             setattr(mod, name, timed_fn(fn, phase))
-    pl = importlib.import_module("kg.pipeline")
+    pl = importlib.import_module("kg.build.pipeline")
     extract = getattr(pl, "extract_articles", None)
     if extract is not None:
         def timed_extract(*args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -272,7 +272,7 @@ def phase_text(phases: dict[str, float], total: float, jobs: int = 1) -> str:
 
 def run_build(corpus: Path, workdir: Path, jobs: int | None) -> tuple[float, Any, dict[str, float]]:
     """One in-process build into a fresh folder; (seconds, BuildResult, seconds per phase)."""
-    from kg.pipeline import build
+    from kg.build.pipeline import build
 
     kw = build_kwargs(jobs) or {}
     out = Path(tempfile.mkdtemp(prefix="out-", dir=workdir))
@@ -331,7 +331,7 @@ class CpuMeter:
 
 
 def raw_parse(texts: list[str]) -> float:
-    from kg.nlp import load_model
+    from kg.build.nlp import load_model
 
     nlp = load_model()
     t0 = time.perf_counter()
@@ -341,7 +341,7 @@ def raw_parse(texts: list[str]) -> float:
 
 
 def _parse_share(texts: list[str]) -> None:
-    from kg.nlp import load_model
+    from kg.build.nlp import load_model
 
     for _ in load_model().pipe(texts, batch_size=8):
         pass
@@ -351,7 +351,7 @@ def raw_parse_parallel(texts: list[str], processes: int) -> float:
     """Wall time of raw nlp.pipe over ``texts`` shared out (longest first) among forked processes."""
     import multiprocessing as mp
 
-    from kg.nlp import load_model
+    from kg.build.nlp import load_model
 
     load_model()  # loaded before the fork, as the build's workers have it
     shares: list[list[str]] = [[] for _ in range(processes)]
@@ -421,7 +421,7 @@ def measure_parse_vs_build(rep: Report, corpus: Path, texts: list[str], workdir:
 
 def measure_jobs(rep: Report, corpus: Path, texts: list[str], workdir: Path, repeat: int) -> None:
     if build_kwargs(2) is None:
-        say("(b) build with 1 vs 2 workers: not available yet (kg.pipeline.build has no jobs parameter)")
+        say("(b) build with 1 vs 2 workers: not available yet (kg.build.pipeline.build has no jobs parameter)")
         rep.add("b", "(b) build, 2 workers / 1 worker", "not available yet", f">= {TARGET_JOBS_RATIO}x", "n/a")
         rep.data["b"] = None
         return
@@ -491,7 +491,7 @@ def per_document_validation(ds: Any) -> tuple[float, int]:
     """Validate every named graph (one per article) on its own; (total seconds, documents)."""
     from rdflib import Graph
 
-    from kg.validate import validate_graph
+    from kg.build.validate import validate_graph
 
     graphs = []
     for ctx in ds.graphs():
@@ -505,7 +505,7 @@ def per_document_validation(ds: Any) -> tuple[float, int]:
 
 
 def measure_validation(rep: Report, small: Path, big: Path, factor: int, repeat: int) -> None:
-    from kg.validate import load_shapes, validate_graph
+    from kg.build.validate import load_shapes, validate_graph
 
     load_shapes()
     g1, ds1 = read_built(small)
@@ -593,7 +593,7 @@ def measure_memory(rep: Report, small: Path, big: Path, out_small: Path, out_big
 @contextlib.contextmanager
 def neo4j_server(local: bool) -> Iterator[tuple[Any, str]]:
     """(config, where) of a reachable server, or (None, reason). A server started here is stopped after."""
-    from kg.writers.neo4j import Neo4jConfig, connect
+    from kg.readers.neo4j import Neo4jConfig, connect
 
     if os.environ.get("NEO4J_URI"):
         try:
@@ -627,7 +627,7 @@ def neo4j_server(local: bool) -> Iterator[tuple[Any, str]]:
 
 def remove_documents(cfg: Any, documents: list[str]) -> None:
     """Take the benchmark's documents out of the database again (what only they support goes)."""
-    from kg.writers import neo4j as w
+    from kg.readers import neo4j as w
 
     drv = w.connect(cfg)
     try:
@@ -639,8 +639,8 @@ def remove_documents(cfg: Any, documents: list[str]) -> None:
 
 def _load_timings(graph: Any, cfg: Any, repeat: int) -> tuple[dict[str, list[float]], dict[str, int], int, Any]:
     """Batched and per-row reloads of ``graph`` (after three warm-up loads), alternating the order."""
-    from kg.projection import project
-    from kg.writers.neo4j import load_graph
+    from kg.readers.neo4j import load_graph
+    from kg.readers.projection import project
 
     proj = project(graph)
     times: dict[str, list[float]] = {"batched": [], "per_row": []}
@@ -781,7 +781,7 @@ def main(argv: list[str] | None = None) -> int:
         # (e) first: the fresh processes also write the 1x and 10x graphs that (c) validates
         measure_memory(rep, small, big, work / "out-1x", work / f"out-{factor}x", factor, flags)
 
-        from kg.nlp import load_model
+        from kg.build.nlp import load_model
 
         t0 = time.perf_counter()
         load_model()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from kg.projection import project
-from kg.writers.neo4j import Neo4jConfig, connect, counts, load_graph, read_graph
+from kg.readers.neo4j import Neo4jConfig, connect, counts, load_graph, read_graph
+from kg.readers.projection import project
 
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "sample.ttl"
 BASE = "https://w3id.org/dipkg/id/"

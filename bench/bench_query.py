@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from rdflib import Literal
 
 from kg.namespaces import ID
-from kg.query import ENGINES, SparqlStore, load_store
+from kg.readers.query import ENGINES, SparqlStore, load_store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -102,7 +102,7 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
       kg build corpus.jsonl more/ -o out -j 2 --neo4j
       kg build --statements other-extractor.jsonl -o out
     """
-    from kg.pipeline import build
+    from kg.build.pipeline import build
 
     if not inputs and statements_file is None:
         raise click.UsageError("give at least one INPUT (file or folder), or --statements FILE")
@@ -114,7 +114,7 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
         if not result.conforms:
             click.echo(result.summary_text, err=True)
     if to_neo4j and result.graph is not None:
-        from kg.writers.neo4j import Neo4jConfig, load_graph
+        from kg.readers.neo4j import Neo4jConfig, load_graph
 
         config = Neo4jConfig.from_env(uri=uri, user=user, password=password, database=database)
         report = load_graph(result.graph, config, progress=not quiet and sys.stderr.isatty())
@@ -139,8 +139,8 @@ def validate_command(file: Path, report: Path | None) -> None:
     Example:
       kg validate out/graph.ttl
     """
-    from kg.validate import read_graph, summarize, validate_file, validation_processes
-    from kg.writers.rdf import atomic_write_bytes, turtle_bytes
+    from kg.build.validate import read_graph, summarize, validate_file, validation_processes
+    from kg.rdfio import atomic_write_bytes, turtle_bytes
 
     if file.is_dir():
         file = file / "graph.ttl"
@@ -201,7 +201,7 @@ def query_cmd(
       kg query out -f queries/quotes_by_speaker.rq --bind name=ポンペイオ
     """
     from kg.errors import QueryError
-    from kg.query import parse_binding, read_query_file, run_query, serialize
+    from kg.readers.query import parse_binding, read_query_file, run_query, serialize
 
     if (sparql is None) == (query_file is None):
         raise QueryError("give the query either as an argument or with -f FILE.rq (exactly one of them)")
@@ -242,7 +242,7 @@ def serve_cmd(
       curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * WHERE { ?s a dip:Official }' \\
            http://127.0.0.1:7878/sparql
     """
-    from kg.serve import ServeConfig, serve
+    from kg.readers.serve import ServeConfig, serve
 
     serve(
         ServeConfig(
@@ -275,7 +275,7 @@ def stats_command(graph_path: str, fmt: str, top: int, include_cancelled: bool) 
       kg stats out
       kg stats out/graph.ttl --format json > stats.json
     """
-    from kg.stats import compute_stats, load_graph, render_text
+    from kg.readers.stats import compute_stats, load_graph, render_text
 
     result = compute_stats(load_graph(graph_path), source=graph_path, include_cancelled=include_cancelled)
     click.echo(result.to_json() if fmt == "json" else render_text(result, top=top), nl=fmt == "json")
@@ -298,8 +298,8 @@ def export_command(graph_path: str, fmt: str, output: str) -> None:
     Example:
       kg export out --format gexf -o diplomacy.gexf
     """
-    from kg.export import export_graph
-    from kg.stats import load_graph
+    from kg.readers.export import export_graph
+    from kg.readers.stats import load_graph
 
     net = export_graph(load_graph(graph_path), fmt, output)
     click.echo(f"Wrote {output}: {net.number_of_nodes()} nodes, {net.number_of_edges()} edges", err=True)
@@ -322,8 +322,8 @@ def view_command(graph_path: str, output: str, title: str | None) -> None:
     Example:
       kg view out -o graph.html
     """
-    from kg.stats import load_graph
-    from kg.view import write_view
+    from kg.readers.stats import load_graph
+    from kg.readers.view import write_view
 
     data = write_view(load_graph(graph_path), output, source=graph_path, title=title)
     click.echo(f"Wrote {output}: {data['meta']['nodes']} nodes, {data['meta']['edges']} edges", err=True)
@@ -364,7 +364,7 @@ def load_command(
     """
     from pathlib import Path
 
-    from kg.writers.neo4j import Neo4jConfig, load_path
+    from kg.readers.neo4j import Neo4jConfig, load_path
 
     config = Neo4jConfig.from_env(uri=uri, user=user, password=password, database=database)
     report = load_path(Path(source), config, wipe=wipe, batch_size=batch_size, progress=sys.stderr.isatty())

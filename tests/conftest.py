@@ -24,7 +24,7 @@ def sample_ttl() -> Path:
 @pytest.fixture(scope="session")
 def seed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """OUTDIR of a real build of seeds/ (real ja_ginza, real pyshacl), made once per test session."""
-    from kg.pipeline import build
+    from kg.build.pipeline import build
 
     out = tmp_path_factory.mktemp("seed-build") / "out"
     result = build([ROOT / "seeds"], out)

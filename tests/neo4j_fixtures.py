@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.writers.neo4j import Neo4jConfig, connect
+from kg.readers.neo4j import Neo4jConfig, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "neo4j-local"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
-from kg.events import cluster_events, date_range
+from kg.build.events import cluster_events, date_range
+from kg.build.pipeline import build
 from kg.namespaces import DIP, OA, PROV
-from kg.pipeline import build
 from kg.records import Article, DocumentStatements, Evidence, MeetingStatement, VisitStatement
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_unchanged_articles_are_not_parsed_again(tmp_path: Path, monkeypatch: py
     out = tmp_path / "out"
     build([corpus], out)
     parsed: list[str] = []
-    import kg.pipeline as pipeline
+    import kg.build.pipeline as pipeline
 
     real = pipeline._extract_batch
 
@@ -114,7 +114,7 @@ def test_conflicting_dates_are_kept_with_their_sources() -> None:
     assert clusters[("r1", 0)] is clusters[("r3", 0)]
     cl = clusters[("r1", 0)]
     assert (cl.start, cl.end, cl.documents) == ("2018-01-28", "2018-01-29", ("r1", "r3"))
-    from kg.mapping import Mapper
+    from kg.build.mapping import Mapper
     from kg.namespaces import bind_prefixes
 
     g = bind_prefixes(Graph())

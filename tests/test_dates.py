@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.extract.dates import DateMention, find_dates
+from kg.build.extract.dates import DateMention, find_dates
 
 # (text, article date, expected mention text, expected value, expected end value, test id)
 TABLE = [

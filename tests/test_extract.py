@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from kg.extract import extract_document
-from kg.nlp import parse
+from kg.build.extract import extract_document
+from kg.build.nlp import parse
 from kg.records import (
     Article,
     DocumentStatements,
@@ -290,8 +290,8 @@ NOT_MEETINGS = [
 
 
 def test_only_same_post_words_are_read_as_back_references() -> None:
-    from kg.gazetteer import load
-    from kg.recognize import Recognizer
+    from kg.build.gazetteer import load
+    from kg.build.recognize import Recognizer
 
     text = "茂木外相は記者会見した。同相は「遺憾だ」と述べ、同氏と同長官も同席した。同相場は上がり、同日に同相談があった。"
     rec = Recognizer(load()).recognize(parse(text), text)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kg.build.ingest import SkippedInput, read_articles, read_jsonl, read_text_file
 from kg.errors import IngestError
-from kg.ingest import SkippedInput, read_articles, read_jsonl, read_text_file
 from kg.records import Article
 
 ARTICLE = (

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset
 
-from kg.pipeline import OUTPUTS, build
+from kg.build.pipeline import OUTPUTS, build
 
 ROOT = Path(__file__).resolve().parent.parent
 N_ARTICLES = 8
@@ -212,7 +212,7 @@ def test_a_signal_while_writing_never_leaves_a_mix(corpora: Corpora, tmp_path: P
 # Simulated slow disk: one operation sleeps, and says on stderr when it has happened.
 SLOW_WRITES = textwrap.dedent("""
     import sys, time
-    import kg.pipeline as p
+    import kg.build.pipeline as p
     real = p.atomic_write_bytes
     def slow(path, data):
         real(path, data)
@@ -345,8 +345,8 @@ def _complete_load(corpora: Corpora, drv, cfg) -> tuple[list, list]:
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
 def test_a_signal_during_a_neo4j_load_leaves_whole_articles(corpora: Corpora, neo4j_db, sig: signal.Signals) -> None:
-    from kg.projection import project
-    from kg.writers.neo4j import connect, read_graph
+    from kg.readers.neo4j import connect, read_graph
+    from kg.readers.projection import project
 
     db = neo4j_db.database
     env = _neo4j_env(neo4j_db)

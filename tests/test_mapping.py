@@ -10,10 +10,12 @@ import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
+from kg.build.ingest import read_text_file
+from kg.build.mapping import DEFAULT_BASE, Mapper, build_graph, iri_escape
+from kg.build.validate import validate_graph
 from kg.errors import MappingError
-from kg.ingest import read_text_file
-from kg.mapping import DEFAULT_BASE, Mapper, build_graph, iri_escape
 from kg.namespaces import DIP, OA, PROV, WD
+from kg.rdfio import jsonld_bytes, trig_bytes, turtle_bytes
 from kg.records import (
     Article,
     DocumentStatements,
@@ -24,8 +26,6 @@ from kg.records import (
     QuoteStatement,
     VisitStatement,
 )
-from kg.validate import validate_graph
-from kg.writers.rdf import jsonld_bytes, trig_bytes, turtle_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TXT = ROOT / "seeds" / "000_a87ea9164a9e83dc.txt"
@@ -118,7 +118,7 @@ def test_event_iris_come_from_content_not_order() -> None:
     assert m.meeting_iri(a) == m.meeting_iri(a2)
     assert re.fullmatch(re.escape(DEFAULT_BASE) + r"meeting/[0-9a-f]{16}", str(m.meeting_iri(a)))
     # on its own, a statement identifies its event within its article only; across articles the
-    # reports are joined by kg.events (see test_events.py)
+    # reports are joined by kg.build.events (see test_events.py)
     assert m.meeting_iri(a) != m.meeting_iri(b)
     # other participants or another day: another meeting
     c = MeetingStatement((LAVROV, "person:Q473239"), start="2018-05-31", doc_id="d1", evidence=(ev(S1),))

@@ -1,4 +1,4 @@
-"""kg.writers.neo4j against a real Neo4j 5.26 server (see tests/neo4j_fixtures.py)."""
+"""kg.readers.neo4j against a real Neo4j 5.26 server (see tests/neo4j_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import neo4j
 from kg.cli import main
 from kg.errors import Neo4jError
 from kg.namespaces import DIP, ID, OA, PROV
-from kg.projection import project
-from kg.writers.neo4j import _KEY_CYPHER as KEY
-from kg.writers.neo4j import Neo4jConfig, connect, counts, load_graph, read_graph
+from kg.readers.neo4j import _KEY_CYPHER as KEY
+from kg.readers.neo4j import Neo4jConfig, connect, counts, load_graph, read_graph
+from kg.readers.projection import project
 
 pytestmark = pytest.mark.neo4j
 

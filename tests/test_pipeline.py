@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF, SH
 
+from kg.build.mapping import DEFAULT_BASE, Mapper
+from kg.build.pipeline import build, read_statements
 from kg.cli import main
-from kg.mapping import DEFAULT_BASE, Mapper
 from kg.namespaces import DIP
-from kg.pipeline import build, read_statements
 from kg.records import statement_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,8 +254,8 @@ def test_nonconforming_statements_are_reported_and_left_out(tmp_path: Path, jobs
 
 
 def test_jobs_bound_the_processes_of_validation_and_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.pipeline as pipeline
-    import kg.validate as validate
+    import kg.build.pipeline as pipeline
+    import kg.build.validate as validate
 
     rows = [STATE_KP, *({**GOOD_QUOTE, "text": f"有意義だった{i}"} for i in range(150))]
     stmts = write_statements(tmp_path / "s.jsonl", rows)

@@ -10,7 +10,14 @@ from rdflib.namespace import RDF, XSD
 
 from kg.errors import KgError
 from kg.namespaces import DIP
-from kg.projection import ProjectionRule, check_allowed, literal_value, load_ontology, project, upper_snake
+from kg.readers.projection import (
+    ProjectionRule,
+    check_allowed,
+    literal_value,
+    load_ontology,
+    project,
+    upper_snake,
+)
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "sample.ttl"
 

@@ -27,13 +27,13 @@ from hypothesis import strategies as st
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
+from kg.build.mapping import Mapper
+from kg.build.pipeline import build
+from kg.build.validate import validate_graph
 from kg.errors import KgError
-from kg.mapping import Mapper
 from kg.namespaces import bind_prefixes
-from kg.pipeline import build
+from kg.rdfio import jsonld_bytes, trig_bytes, turtle_bytes
 from kg.records import Article, DocumentStatements, EntityRecord, Evidence, QuoteStatement
-from kg.validate import validate_graph
-from kg.writers.rdf import jsonld_bytes, trig_bytes, turtle_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://w3id.org/dipkg/id/"
@@ -212,7 +212,7 @@ def test_every_iri_minted_is_a_valid_iri(names: list[str], doc_id: str) -> None:
 @example("x y", "x%20y")
 @example("・", "_")
 def test_different_names_never_share_an_iri(a: str, b: str) -> None:
-    from kg.mapping import norm_key
+    from kg.build.mapping import norm_key
 
     mapper = Mapper(BASE)
     for kind in ("person", "org", "place"):
@@ -287,7 +287,7 @@ def test_literals_round_trip_through_turtle_trig_and_jsonld(strings: list[str]) 
 @given(st.lists(LITERAL_TEXT, min_size=1, max_size=5))
 @example(["\x00\x07\x1b", "a\r\nb", '"\'\\`', "\u202e\u200f", "😀🇯🇵", "ﾎﾟﾝﾍﾟｵ１２３", "」」『「"])
 def test_literals_round_trip_through_neo4j(neo4j_config, strings: list[str]) -> None:
-    from kg.writers.neo4j import connect, load_graph
+    from kg.readers.neo4j import connect, load_graph
 
     g, _, expect = _literal_graph(strings)
     drv = connect(neo4j_config)

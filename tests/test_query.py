@@ -1,4 +1,4 @@
-"""kg.query and ``kg query``: read-only SPARQL over build outputs, on both engines."""
+"""kg.readers.query and ``kg query``: read-only SPARQL over build outputs, on both engines."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from rdflib.query import Result
 
 from kg.cli import main
 from kg.errors import QueryError
-from kg.query import (
+from kg.readers.query import (
     ENGINES,
     QueryRefusedError,
     QueryResult,

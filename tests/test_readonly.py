@@ -21,7 +21,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from kg.query import ENGINES, QueryRefusedError, RdflibEngine, SparqlStore, load_store, run_query
+from kg.readers.query import ENGINES, QueryRefusedError, RdflibEngine, SparqlStore, load_store, run_query
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "sample.ttl"

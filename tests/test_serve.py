@@ -1,4 +1,4 @@
-"""kg.serve and ``kg serve``: the SPARQL 1.1 Protocol over real HTTP on loopback."""
+"""kg.readers.serve and ``kg serve``: the SPARQL 1.1 Protocol over real HTTP on loopback."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import pytest
 from rdflib import Graph
 
 from kg.errors import QueryError
-from kg.serve import ServeConfig, SparqlServer, negotiate, start_server, stop_server
+from kg.readers.serve import ServeConfig, SparqlServer, negotiate, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "sample.ttl"

@@ -1,4 +1,4 @@
-"""Tests of kg.stats and kg.export: counts, co-meetings, rankings, JSON output, Gephi export."""
+"""Tests of kg.readers.stats and kg.readers.export: counts, co-meetings, rankings, JSON output, Gephi export."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from rdflib import Dataset, Graph, URIRef
 
 from kg.cli import main
-from kg.export import export_graph, to_networkx
 from kg.namespaces import DIP, RDF
-from kg.stats import AnalysisError, comeeting_graph, compute_stats, load_graph, render_text
+from kg.readers.export import export_graph, to_networkx
+from kg.readers.stats import AnalysisError, comeeting_graph, compute_stats, load_graph, render_text
 
 ID = "https://w3id.org/dipkg/id/"
 

@@ -9,9 +9,7 @@ import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
-from kg.errors import KgError, ValidationError
-from kg.namespaces import DIP, ID, OA, PROV
-from kg.validate import (
+from kg.build.validate import (
     DIPSH,
     ValidationResult,
     load_shapes,
@@ -20,6 +18,8 @@ from kg.validate import (
     validate_file,
     validate_graph,
 )
+from kg.errors import KgError, ValidationError
+from kg.namespaces import DIP, ID, OA, PROV
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -390,7 +390,7 @@ def _broken_graph(sample_graph: Graph) -> Graph:
 
 def test_validation_in_two_processes_reports_exactly_what_one_process_does(
         sample_graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.validate as v
+    import kg.build.validate as v
 
     g = _broken_graph(sample_graph)
     monkeypatch.setattr(v, "PARALLEL_MIN_TRIPLES", 0)  # the sample is small: fork anyway
@@ -411,7 +411,7 @@ def test_validation_in_two_processes_reports_exactly_what_one_process_does(
 
 def test_a_conforming_graph_validated_in_two_processes_conforms(sample_graph: Graph,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.validate as v
+    import kg.build.validate as v
 
     monkeypatch.setattr(v, "PARALLEL_MIN_TRIPLES", 0)
     result = validate_graph(sample_graph, processes=2)
@@ -423,7 +423,7 @@ def test_a_failed_validation_process_falls_back_to_this_one(sample_graph: Graph,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    import kg.validate as v
+    import kg.build.validate as v
 
     g = _broken_graph(sample_graph)
     expected = validate_graph(g).violations

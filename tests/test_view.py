@@ -1,4 +1,4 @@
-"""Tests of kg.view: the embedded data, and the page itself in real headless Chromium.
+"""Tests of kg.readers.view: the embedded data, and the page itself in real headless Chromium.
 
 The browser tests need Chromium (Debian: ``apt-get install chromium``; set ``KG_CHROMIUM`` to use
 another binary) and the ``playwright`` Python package (its own browser download is not used).
@@ -22,8 +22,8 @@ from rdflib import Graph, Literal, URIRef
 
 from kg.cli import main
 from kg.namespaces import DIP, OA, RDF, RDFS
-from kg.stats import load_graph
-from kg.view import build_view_data, embed_json, render_html, write_view
+from kg.readers.stats import load_graph
+from kg.readers.view import build_view_data, embed_json, render_html, write_view
 
 ID = "https://w3id.org/dipkg/id/"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -38,7 +38,7 @@ NASTY = "</script><script>window.__pwned = 1</script></SCRIPT ><!-- & \u2028"
 
 
 def expected_nodes(graph: Graph) -> set[str]:
-    """Nodes the view must show, computed from the RDF independently of kg.view."""
+    """Nodes the view must show, computed from the RDF independently of kg.readers.view."""
     return {str(s) for cls in SHOWN_CLASSES for s in graph.subjects(RDF.type, cls)}
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from kg.extract.common import (
+from kg.build.extract.common import (
     date_near,
     dates_compatible,
     leaders,
@@ -24,8 +24,8 @@ from kg.extract.common import (
     plausible_date,
     status_near,
 )
-from kg.extract.context import DocContext
-from kg.recognize import Mention
+from kg.build.extract.context import DocContext
+from kg.build.recognize import Mention
 from kg.records import Evidence, MeetingStatement, PositionStatement
 
 

@@ -41,8 +41,8 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
 from kg.errors import KgError, MappingError
 from kg.namespaces import DIP, OA, PROV, WD
 
-ONTOLOGY_FILE = Path(__file__).resolve().parent.parent / "ontology" / "diplomacy.ttl"
-_PACKAGED_ONTOLOGY = Path(__file__).resolve().parent / "data" / "diplomacy.ttl"
+ONTOLOGY_FILE = Path(__file__).resolve().parents[2] / "ontology" / "diplomacy.ttl"
+_PACKAGED_ONTOLOGY = Path(__file__).resolve().parents[1] / "data" / "diplomacy.ttl"
 
 _LABEL_RE = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
 _TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")

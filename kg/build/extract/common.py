@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from kg.extract.context import DocContext
-from kg.recognize import Mention, Sentence
+from kg.build.extract.context import DocContext
+from kg.build.recognize import Mention, Sentence
 from kg.records import PositionStatement
 
 STATUS_ORDER = ("held", "planned", "possible", "cancelled")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kg.extract.common import (
+from kg.build.extract.common import (
     date_near,
     dates_compatible,
     merge_status,
@@ -20,8 +20,8 @@ from kg.extract.common import (
     plausible_date,
     status_near,
 )
-from kg.extract.context import DocContext
-from kg.recognize import Mention
+from kg.build.extract.context import DocContext
+from kg.build.recognize import Mention
 from kg.records import Evidence, VisitStatement
 
 

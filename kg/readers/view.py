@@ -22,9 +22,17 @@ from rdflib.namespace import RDF
 
 from kg import __version__
 from kg.errors import WriteError
-from kg.export import EDGE_PROPERTIES, atomic_write
 from kg.namespaces import DIP, OA, PROV, RDFS, SCHEMA, SKOS
-from kg.stats import ENTITY_CLASSES, EVENT_CLASSES, class_name, date_of, label_of, node_class, nodes_of
+from kg.readers.export import EDGE_PROPERTIES, atomic_write
+from kg.readers.stats import (
+    ENTITY_CLASSES,
+    EVENT_CLASSES,
+    class_name,
+    date_of,
+    label_of,
+    node_class,
+    nodes_of,
+)
 
 __all__ = ["CLASS_STYLES", "build_view_data", "embed_json", "render_html", "write_view"]
 

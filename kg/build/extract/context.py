@@ -8,11 +8,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from kg import __version__
-from kg.extract.dates import DateMention, find_dates
-from kg.gazetteer import Gazetteer, load
-from kg.recognize import Mention, Recognized, Sentence
+from kg.build.extract.dates import DateMention, find_dates
+from kg.build.gazetteer import Gazetteer, load
+from kg.build.recognize import Mention, Recognized, Sentence
+from kg.build.resolve import DocEntity
 from kg.records import Article, Evidence
-from kg.resolve import DocEntity
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc

@@ -17,8 +17,8 @@ from urllib.parse import quote
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
+from kg.build.events import EventCluster
 from kg.errors import MappingError
-from kg.events import EventCluster
 from kg.namespaces import DIP, OA, PROV, SCHEMA, WD, bind_prefixes
 from kg.records import (
     Article,
@@ -117,7 +117,7 @@ class Mapper:
 
     def meeting_iri(self, s: MeetingStatement, cluster: EventCluster | None = None) -> URIRef:
         # one article's event is identified within that article; an event several articles report
-        # (kg.events) by its participants and agreed date
+        # (kg.build.events) by its participants and agreed date
         key = cluster.key if cluster is not None else (sorted(s.participants), s.event_class, s.start, s.doc_id)
         return URIRef(f"{self.base}meeting/{_h(*key)}")
 
@@ -132,7 +132,7 @@ class Mapper:
     # -- mapping --------------------------------------------------------------------------
     def add_document(self, g: Graph, ds: DocumentStatements,
                      clusters: dict[tuple[str, int], EventCluster] | None = None) -> None:
-        """Add one document's entities and statements to ``g``; ``clusters`` (from kg.events) makes the
+        """Add one document's entities and statements to ``g``; ``clusters`` (from kg.build.events) makes the
         reports of one event in several articles one node."""
         art = ds.article
         doc = self.doc_iri(art.doc_id)

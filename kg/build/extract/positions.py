@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kg.extract.context import DocContext
-from kg.recognize import Mention
+from kg.build.extract.context import DocContext
+from kg.build.recognize import Mention
 from kg.records import PositionStatement
 
 STATE_LEVEL_RANKS = {

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kg.errors import KgError, QueryError
-from kg.query import (
+from kg.readers.query import (
     DEFAULT_ENGINE,
     QueryRefusedError,
     QueryResult,

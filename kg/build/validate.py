@@ -26,15 +26,15 @@ from rdflib.term import Node
 
 from kg.errors import ValidationError
 from kg.namespaces import OA, PREFIXES, bind_prefixes
-from kg.writers.rdf import RDF_FORMATS, parse_rdf_file, union_graph
+from kg.rdfio import RDF_FORMATS, parse_rdf_file, union_graph
 
 #: Namespace of the shapes themselves (``dipsh:``), so report lines name shapes readably.
 DIPSH = Namespace("https://w3id.org/dipkg/shapes#")
 
 #: The repository's shapes directory (``<repo>/shapes``), used when no directory is given.
-SHAPES_DIR = Path(__file__).resolve().parent.parent / "shapes"
+SHAPES_DIR = Path(__file__).resolve().parents[2] / "shapes"
 if not SHAPES_DIR.is_dir():  # an installed package carries a copy of shapes/
-    SHAPES_DIR = Path(__file__).resolve().parent / "data" / "shapes"
+    SHAPES_DIR = Path(__file__).resolve().parents[1] / "data" / "shapes"
 
 #: File extension -> rdflib parser format, for :func:`validate_file`.
 FORMATS: dict[str, str] = RDF_FORMATS

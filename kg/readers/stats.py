@@ -22,7 +22,7 @@ from rdflib.term import Node
 
 from kg.errors import KgError
 from kg.namespaces import DIP, RDF, RDFS
-from kg.writers.rdf import RDF_FORMATS, parse_rdf_file
+from kg.rdfio import RDF_FORMATS, parse_rdf_file
 
 __all__ = [
     "ENTITY_CLASSES",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kg.extract.context import DocContext
+from kg.build.extract.context import DocContext
 from kg.records import QuoteStatement
 
 

@@ -1,6 +1,6 @@
 """Write the validated RDF graph into Neo4j over Bolt.
 
-The property graph is derived by :mod:`kg.projection` (same IRIs, labels and relationship
+The property graph is derived by :mod:`kg.readers.projection` (same IRIs, labels and relationship
 types from the ontology's allow-list). Writes are parameterised ``UNWIND $rows ... MERGE``
 statements in managed transactions (the driver retries transient failures). Documents are
 loaded in batches of whole articles: one transaction removes what the batch's documents
@@ -29,7 +29,8 @@ from rdflib import Graph
 
 import neo4j
 from kg.errors import IngestError, Neo4jError
-from kg.projection import (
+from kg.rdfio import RDF_FORMATS, parse_rdf_file
+from kg.readers.projection import (
     NodeRow,
     Projection,
     ProjectionRule,
@@ -38,7 +39,6 @@ from kg.projection import (
     default_rule,
     project,
 )
-from kg.writers.rdf import RDF_FORMATS, parse_rdf_file
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as nex
 

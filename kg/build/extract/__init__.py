@@ -1,6 +1,6 @@
 """Extraction: one parsed article -> entities and statements, each with its evidence.
 
-Recognition (kg.recognize) finds mentions, resolution (kg.resolve) groups them into entities,
+Recognition (kg.build.recognize) finds mentions, resolution (kg.build.resolve) groups them into entities,
 and the rule modules here read posts, meetings, visits and quotes off the mentions.
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from kg.extract.context import DocContext
-from kg.extract.meetings import extract_meetings
-from kg.extract.positions import extract_positions, resolve_roles
-from kg.extract.quotes import extract_quotes
-from kg.extract.visits import extract_visits
-from kg.gazetteer import load
-from kg.recognize import Recognizer
+from kg.build.extract.context import DocContext
+from kg.build.extract.meetings import extract_meetings
+from kg.build.extract.positions import extract_positions, resolve_roles
+from kg.build.extract.quotes import extract_quotes
+from kg.build.extract.visits import extract_visits
+from kg.build.gazetteer import load
+from kg.build.recognize import Recognizer
+from kg.build.resolve import Resolver
 from kg.records import Article, DocumentStatements, EntityRecord, Statement
-from kg.resolve import Resolver
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc

@@ -25,10 +25,11 @@ from pathlib import Path
 from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF
 
+from kg.build.ingest import SkippedInput, jsonl_lines, read_articles
+from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.errors import IngestError, KgError, MappingError
-from kg.ingest import SkippedInput, jsonl_lines, read_articles
-from kg.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.namespaces import DIP, OA, bind_prefixes
+from kg.rdfio import atomic_write_bytes, atomic_write_text, graph_files, trig_bytes, turtle_bytes
 from kg.records import (
     Article,
     DocumentStatements,
@@ -37,7 +38,6 @@ from kg.records import (
     dumps_statement,
     statement_from_dict,
 )
-from kg.writers.rdf import atomic_write_bytes, atomic_write_text, graph_files, trig_bytes, turtle_bytes
 
 OUTPUTS = ("graph.ttl", "graph.trig", "graph.jsonld", "statements.jsonl", "validation.ttl", "skipped.json")
 
@@ -70,15 +70,15 @@ class BuildResult:
 
 
 def _worker_init() -> None:
-    from kg.nlp import load_model
+    from kg.build.nlp import load_model
 
     load_model()
 
 
 def _extract_batch(batch: list[Article]) -> list[DocumentStatements]:
     """Parse and extract a batch of articles in this process."""
-    from kg.extract import extract_document
-    from kg.nlp import parse_many
+    from kg.build.extract import extract_document
+    from kg.build.nlp import parse_many
 
     return [extract_document(a, d) for a, d in zip(batch, parse_many([a.text for a in batch]), strict=True)]
 
@@ -195,7 +195,7 @@ def statements_jsonl(docs: Iterable[DocumentStatements]) -> str:
 
 def to_rdf(docs: list[DocumentStatements], base: str = DEFAULT_BASE) -> tuple[Graph, Dataset]:
     """The union graph and the dataset with one named graph per document."""
-    from kg.events import cluster_events
+    from kg.build.events import cluster_events
 
     mapper = Mapper(base)
     clusters = cluster_events(docs)
@@ -285,10 +285,10 @@ def extractor_fingerprint() -> str:
     while both are unchanged."""
     global _FINGERPRINT
     if _FINGERPRINT is None:
-        root = Path(__file__).resolve().parent
+        here = Path(__file__).resolve().parent
         h = hashlib.sha256()
-        files = sorted([*root.glob("extract/*.py"), *root.glob("data/*.json"),
-                        *(root / n for n in ("recognize.py", "resolve.py", "gazetteer.py", "nlp.py", "records.py"))])
+        files = sorted([*here.glob("extract/*.py"), *here.parent.glob("data/*.json"), here.parent / "records.py",
+                        *(here / n for n in ("recognize.py", "resolve.py", "gazetteer.py", "nlp.py"))])
         for f in files:
             h.update(f.name.encode())
             h.update(f.read_bytes())
@@ -350,7 +350,7 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     unchanged since the last build into OUTDIR are not parsed again; the result is the graph a build
     from scratch gives.
     """
-    from kg.validate import summarize, validate_graph, validation_processes
+    from kg.build.validate import summarize, validate_graph, validation_processes
 
     procs = max(1, jobs or os.cpu_count() or 1)
     skipped: list[SkippedInput] = []

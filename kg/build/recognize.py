@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from kg.gazetteer import GazEntry, Gazetteer, load, norm
+from kg.build.gazetteer import GazEntry, Gazetteer, load, norm
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -562,7 +562,7 @@ class Recognizer:
                 out.append(Mention(m.start, t.end(), text[m.start: t.end()], "Role", key=m.key, title=t.group(0),
                                    title_start=t.start(), title_end=t.end(), of_key=m.key, source="role" + link,
                                    ext_end=t.end()))
-        # 同氏 / 同長官 / 同相: the person last named before (resolved with the posts, kg.extract.positions)
+        # 同氏 / 同長官 / 同相: the person last named before (resolved with the posts, kg.build.extract.positions)
         for mm in re.finditer("同", text):
             pos = mm.end()
             t = self.title_re.match(text, pos)

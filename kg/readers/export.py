@@ -20,7 +20,15 @@ from rdflib import Graph, Literal, URIRef
 
 from kg.errors import WriteError
 from kg.namespaces import DIP, SKOS
-from kg.stats import ENTITY_CLASSES, EVENT_CLASSES, class_name, date_of, label_of, node_class, nodes_of
+from kg.readers.stats import (
+    ENTITY_CLASSES,
+    EVENT_CLASSES,
+    class_name,
+    date_of,
+    label_of,
+    node_class,
+    nodes_of,
+)
 
 __all__ = ["EDGE_PROPERTIES", "EXPORT_FORMATS", "atomic_write", "export_graph", "to_networkx"]
 

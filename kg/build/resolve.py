@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kg.gazetteer import Gazetteer, load, norm
-from kg.recognize import KANJI, Mention, Recognized
+from kg.build.gazetteer import Gazetteer, load, norm
+from kg.build.recognize import KANJI, Mention, Recognized
 
 
 @dataclass
