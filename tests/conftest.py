@@ -32,4 +32,24 @@ def seed_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def corpus_inputs() -> list[Path]:
+    """A multi-article corpus: the seed and two short articles written for the tests
+    (``tests/data/corpus``), in which officials, states and events recur across articles."""
+    return [ROOT / "seeds", DATA / "corpus"]
+
+
+@pytest.fixture(scope="session")
+def corpus_build(tmp_path_factory: pytest.TempPathFactory, corpus_inputs: list[Path]) -> Path:
+    """OUTDIR of a real build of the multi-article corpus, made once per test session. Surfaces
+    (query, serve, stats, export, view, load) are tested on it, not only on the seed."""
+    from kg.build.pipeline import build
+
+    out = tmp_path_factory.mktemp("corpus-build") / "out"
+    result = build(corpus_inputs, out)
+    assert result.conforms, result.summary_text
+    assert result.documents == 3
+    return out
+
+
 from neo4j_fixtures import *  # noqa: E402, F403  (the Neo4j server fixture)
