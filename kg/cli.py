@@ -7,6 +7,7 @@ one-line error on stderr and its exit code (2 for bad input, config or connectio
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from collections.abc import Callable
@@ -327,6 +328,55 @@ def view_command(graph_path: str, output: str, title: str | None) -> None:
 
     data = write_view(load_graph(graph_path), output, source=graph_path, title=title)
     click.echo(f"Wrote {output}: {data['meta']['nodes']} nodes, {data['meta']['edges']} edges", err=True)
+
+
+# --- eval command ---
+
+
+@main.command("eval")
+@click.argument("gold_dir", type=click.Path(path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="also list, per article, each miss: FN, FP, duplicates, wrong attributes")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="also write the summary as JSON to this file (replaced atomically)")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="articles built at once, each in its own process with its own model")
+@click.option("--min-f1", type=click.FloatRange(0.0, 1.0), default=None,
+              help="exit 3 when the statement F1 is below this")
+@handle_errors
+def eval_command(gold_dir: Path, verbose: bool, json_file: Path | None, jobs: int, min_f1: float | None) -> None:
+    """Measure extraction against annotated articles (see docs/EVAL.md).
+
+    GOLD_DIR holds NAME.txt articles, each with a NAME.gold.json annotation beside it. Each
+    article is built on its own (its gold 'published' is the article's date) and what the graph
+    states is matched to the gold: P/R/F1 and TP/FP/FN/duplicates per category (entities,
+    positions, meetings, visits, quotes), the accuracy of entity types and of meeting dates,
+    places and statuses, and the overall entity F1 and statement F1 (the mean F1 of positions,
+    meetings, visits and quotes). Progress goes to stderr.
+
+    Exit codes: 0 evaluated; 2 a gold file is malformed or its article is missing (nothing is
+    built); 3 the statement F1 is below --min-f1.
+
+    \b
+    Examples:
+      kg eval docs/examples/eval
+      kg eval my-gold/ -v -j 2 --json scores.json
+      kg eval my-gold/ --min-f1 0.8     # exit 3 when statement F1 < 0.8
+    """
+    from kg.eval import DocScore, evaluate, find_golds
+    from kg.rdfio import atomic_write_text
+
+    golds = find_golds(gold_dir)
+
+    def progress(done: int, total: int, score: DocScore) -> None:
+        click.echo(f"[{done}/{total}] {score.name} ({score.seconds:.1f}s)", err=True)
+
+    report = evaluate(golds, jobs=jobs, progress=progress)
+    click.echo(report.render(verbose=verbose))
+    if json_file is not None:
+        atomic_write_text(json_file, json.dumps(report.summary(), ensure_ascii=False, indent=1) + "\n")
+    if min_f1 is not None and report.statement_f1 < min_f1:
+        click.echo(f"statement F1 {report.statement_f1:.3f} is below --min-f1 {min_f1}", err=True)
+        sys.exit(3)
 
 
 # --- neo4j commands ---

@@ -39,3 +39,7 @@ class QueryError(KgError):
 
 class Neo4jError(KgError):
     """The Neo4j server is unreachable, refused the credentials, or a write failed."""
+
+
+class EvalError(KgError):
+    """A gold annotation file is malformed, or the article it annotates is missing."""
