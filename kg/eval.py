@@ -184,7 +184,7 @@ class _Fields:
             if i not in entities:
                 raise self.error(f"{i!r} is not an id in 'entities'", key)
             if of_type is not None and entities[i].type != of_type:
-                raise self.error(f"{i!r} is a {entities[i].type}, not a {of_type}", key)
+                raise self.error(f"{i!r} is not a {of_type} (its type is {entities[i].type})", key)
         return found
 
     def dates(self) -> tuple[str | None, str | None]:
@@ -583,6 +583,7 @@ def score_positions(pred: Prediction, gold: Gold, mapping: dict[str, str], score
             continue
         if any(p[0] == gp.holder and p[2] in gp.of for gp in gold.positions):
             counts.dup += 1
+            score.miss("position dup", p[0], p[1], p[2])
         else:
             counts.fp += 1
             score.miss("position FP", p[0] or "(no gold entity)", p[1], p[2] or "(no gold entity)")
@@ -639,6 +640,16 @@ def take(candidates: list[int], matched: set[int], optional: Callable[[int], boo
     return ("dup" if candidates else "fp"), None
 
 
+def _ids(nodes: Iterable[str], mapping: dict[str, str], pred: Prediction) -> list[str]:
+    """Nodes as a report names them: their gold id, else their label (else the IRI)."""
+    return [mapping.get(x) or pred.names.get(x, x) for x in nodes]
+
+
+def _what(kind: str, outcome: str) -> str:
+    """The heading of a miss line: ``meeting FP``, ``meeting dup``."""
+    return f"{kind} {'FP' if outcome == 'fp' else outcome}"
+
+
 def meeting_attributes(pm: PredMeeting, gm: GoldMeeting, mapping: dict[str, str]) -> dict[str, bool]:
     """Which of date, place and status are right, for those the gold meeting states."""
     right: dict[str, bool] = {}
@@ -675,9 +686,8 @@ def score_meetings(pred: Prediction, gold: Gold, mapping: dict[str, str], score:
         counts.record(outcome)
         if outcome == "tp" and taken is not None:
             _count_attributes(pm, gms[taken], mapping, score)
-        elif outcome == "fp":
-            score.miss("meeting FP", [mapping.get(x) or pred.names.get(x, x) for x in pm.participants],
-                       pm.start or "")
+        elif outcome in ("fp", "dup"):
+            score.miss(_what("meeting", outcome), _ids(pm.participants, mapping, pred), pm.start or "")
     for i, gm in enumerate(gms):
         if i not in matched and not gm.optional:
             counts.fn += 1
@@ -699,9 +709,9 @@ def score_visits(pred: Prediction, gold: Gold, mapping: dict[str, str], score: D
         destinations = {mapping[x] for x in pv.destinations if x in mapping}
         candidates = [i for i, gv in enumerate(gvs) if visit_matches(visitors, destinations, gv)]
         outcome, _ = take(candidates, matched, lambda i: gvs[i].optional)
-        if counts.record(outcome) == "fp":
-            score.miss("visit FP", [mapping.get(x) or pred.names.get(x, x) for x in pv.visitors], "->",
-                       [mapping.get(x) or pred.names.get(x, x) for x in pv.destinations])
+        if counts.record(outcome) in ("fp", "dup"):
+            score.miss(_what("visit", outcome), _ids(pv.visitors, mapping, pred), "->",
+                       _ids(pv.destinations, mapping, pred))
     for i, gv in enumerate(gvs):
         if i not in matched and not gv.optional:
             counts.fn += 1
@@ -722,8 +732,8 @@ def score_quotes(pred: Prediction, gold: Gold, mapping: dict[str, str], score: D
         speaker = mapping.get(pq.speaker)
         candidates = [i for i, gq in enumerate(gold.quotes) if quote_matches(speaker, pq.text, gq)]
         outcome, _ = take(candidates, matched, lambda i: False)
-        if counts.record(outcome) == "fp":
-            score.miss("quote FP", speaker or pred.names.get(pq.speaker, pq.speaker), pq.text[:40])
+        if counts.record(outcome) in ("fp", "dup"):
+            score.miss(_what("quote", outcome), _ids([pq.speaker], mapping, pred)[0], pq.text[:40])
     for i, gq in enumerate(gold.quotes):
         if i not in matched:
             counts.fn += 1
