@@ -35,6 +35,8 @@ STATUSES = ("held", "planned", "possible", "cancelled")
 MEETING_CLASSES = {DIP.Meeting: "Meeting", DIP.Summit: "Summit", DIP.PhoneCall: "PhoneCall"}
 ENTITY_CLASSES = {DIP[t]: t for t in ENTITY_TYPES}
 STATUS_VALUES = {DIP.Held: "held", DIP.Planned: "planned", DIP.Possible: "possible", DIP.Cancelled: "cancelled"}
+#: a gold file larger than this is refused (annotations of one article are a few kilobytes)
+MAX_GOLD_BYTES = 4 * 1024 * 1024
 #: the share of a gold quote a shorter predicted quote must cover to count
 QUOTE_MIN_SHARE = 0.6
 
@@ -300,6 +302,8 @@ def parse_gold(data: object, path: Path) -> Gold:
 def load_gold(path: Path) -> Gold:
     """Read and check one NAME.gold.json, and that its article NAME.txt is beside it."""
     try:
+        if path.stat().st_size > MAX_GOLD_BYTES:
+            raise EvalError(f"{path}: larger than {MAX_GOLD_BYTES // 1024 // 1024} MiB; a gold file annotates one article")
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise EvalError(f"{path}: cannot read: {exc.strerror}") from exc

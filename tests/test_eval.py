@@ -440,6 +440,30 @@ def test_an_article_that_cannot_be_built_scores_nothing_found(tmp_path: Path) ->
     below = kg("eval", str(tmp_path), "--min-f1", "0.5")
     assert below.exit_code == 3
     assert "statement F1 0.000 is below --min-f1 0.5" in below.stderr
+    one = kg("eval", str(tmp_path / "b.gold.json"), "-v")   # a single gold file
+    assert one.exit_code == 0
+    assert one.stdout.startswith("== b.txt (")
+    assert "    build failed    " in one.stdout
+    assert one.stdout.splitlines()[-1] == "docs=1 failed=1 entity_f1=0.000 statement_f1=0.000"
+
+
+def test_a_graph_that_does_not_conform_is_scored_with_a_warning(tmp_path: Path, monkeypatch: Any) -> None:
+    """A fault simulated: the build reports that its graph did not conform (it still writes the
+    conforming part, as the real build does); the evaluation scores that part and says so."""
+    from kg.build import pipeline
+
+    def nonconforming_build(inputs: list[Path], outdir: Path, **kwargs: Any) -> Any:
+        outdir.mkdir()
+        (outdir / "graph.ttl").write_text(PREFIXES + FOUND, encoding="utf-8")
+        return type("Result", (), {"conforms": False})()
+
+    monkeypatch.setattr(pipeline, "build", nonconforming_build)
+    write_gold(tmp_path, "a", gold())
+    res = kg("eval", str(tmp_path))
+    assert res.exit_code == 0
+    assert res.stdout.splitlines()[1].split()[4:] == ["8", "0", "0", "0"]
+    assert ("WARNING a.txt: the graph did not conform to the shapes; its conforming part was scored"
+            in res.stdout.splitlines())
 
 
 @pytest.mark.slow
