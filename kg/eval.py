@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib.term import Node
 
 from kg.errors import EvalError, KgError
 from kg.namespaces import DIP
@@ -380,45 +381,50 @@ class Prediction:
     names: dict[str, str]         # node -> a readable name, for reports
 
 
-def _typed(g: Graph, classes: Iterable[URIRef]) -> list[str]:
-    return sorted({str(s) for c in classes for s in g.subjects(RDF.type, c)})
+def _typed(g: Graph, classes: Iterable[URIRef]) -> list[Node]:
+    """The nodes typed with any of ``classes``, in the order of their IRIs."""
+    return sorted({s for c in classes for s in g.subjects(RDF.type, c)}, key=str)
 
 
-def _objects(g: Graph, node: str, *props: URIRef) -> frozenset[str]:
-    return frozenset(str(o) for p in props for o in g.objects(URIRef(node), p))
+def _objects(g: Graph, node: Node, *props: URIRef) -> frozenset[str]:
+    return frozenset(str(o) for p in props for o in g.objects(node, p))
+
+
+def _read_entities(g: Graph) -> tuple[tuple[PredEntity, ...], dict[str, str]]:
+    entities, names = [], {}
+    for node in _typed(g, ENTITY_CLASSES):
+        labels = _objects(g, node, RDFS.label, SKOS.altLabel)
+        classes = frozenset(ENTITY_CLASSES[o] for o in g.objects(node, RDF.type) if o in ENTITY_CLASSES)
+        entities.append(PredEntity(str(node), classes, frozenset(normalize(x) for x in labels)))
+        names[str(node)] = min(_objects(g, node, RDFS.label) or labels or {str(node)})
+    return tuple(entities), names
+
+
+def _read_positions(g: Graph) -> tuple[PredPosition, ...]:
+    """One per holder, title and post-in of each position node (no post-in: None)."""
+    found = {PredPosition(str(h), normalize(str(t)), str(o) if o is not None else None)
+             for h, p in g.subject_objects(DIP.holds) for t in g.objects(p, DIP.title)
+             for o in (list(g.objects(p, DIP.postIn)) or [None])}
+    return tuple(sorted(found, key=lambda p: (p.holder, p.title, p.of or "")))
+
+
+def _read_meeting(g: Graph, m: Node) -> PredMeeting:
+    dates = sorted(_objects(g, m, DIP.startDate))
+    statuses = sorted(STATUS_VALUES.get(URIRef(s), s) for s in _objects(g, m, DIP.status))
+    return PredMeeting(str(m), _objects(g, m, DIP.participant), dates[0][:10] if dates else None,
+                       _objects(g, m, DIP.location), statuses[0] if statuses else None)
 
 
 def read_prediction(g: Graph) -> Prediction:
     """Entities, positions, meetings, visits and quotes as ``g`` states them (no inference: each
     node is taken by its explicit rdf:type, as the ontology contract promises)."""
-    entities, names = [], {}
-    for node in _typed(g, ENTITY_CLASSES):
-        labels = _objects(g, node, RDFS.label, SKOS.altLabel)
-        classes = frozenset(ENTITY_CLASSES[o] for o in g.objects(URIRef(node), RDF.type) if o in ENTITY_CLASSES)
-        entities.append(PredEntity(node, classes, frozenset(normalize(x) for x in labels)))
-        names[node] = min(_objects(g, node, RDFS.label) or labels or {node})
-    positions = {PredPosition(str(h), normalize(str(t)), str(o) if o is not None else None)
-                 for h, p in g.subject_objects(DIP.holds) for t in g.objects(p, DIP.title)
-                 for o in (list(g.objects(p, DIP.postIn)) or [None])}
-    meetings = tuple(PredMeeting(m, _objects(g, m, DIP.participant), _first_date(g, m),
-                                 _objects(g, m, DIP.location),
-                                 next((STATUS_VALUES.get(URIRef(s), s) for s in sorted(_objects(g, m, DIP.status))),
-                                      None))
-                     for m in _typed(g, MEETING_CLASSES))
-    visits = tuple(PredVisit(v, _objects(g, v, DIP.visitor), _objects(g, v, DIP.destination, DIP.location))
+    entities, names = _read_entities(g)
+    meetings = tuple(_read_meeting(g, m) for m in _typed(g, MEETING_CLASSES))
+    visits = tuple(PredVisit(str(v), _objects(g, v, DIP.visitor), _objects(g, v, DIP.destination, DIP.location))
                    for v in _typed(g, [DIP.Visit]))
-    quotes = tuple(PredQuote(q, s, normalize(t)) for q in _typed(g, [DIP.Quote])
+    quotes = tuple(PredQuote(str(q), s, normalize(t)) for q in _typed(g, [DIP.Quote])
                    for s in sorted(_objects(g, q, DIP.speaker)) for t in sorted(_objects(g, q, DIP.text)))
-    return Prediction(tuple(entities), tuple(sorted(positions, key=_position_key)), meetings, visits, quotes, names)
-
-
-def _first_date(g: Graph, node: str) -> str | None:
-    dates = sorted(_objects(g, node, DIP.startDate))
-    return dates[0][:10] if dates else None
-
-
-def _position_key(p: PredPosition) -> tuple[str, str, str]:
-    return (p.holder, p.title, p.of or "")
+    return Prediction(entities, _read_positions(g), meetings, visits, quotes, names)
 
 
 # --- scores ---

@@ -232,6 +232,7 @@ def test_positions(posts: list[tuple[str, str, str]], expected: tuple[int, int, 
     (meeting("m", "pompeo"), (0, 1, 1, 0)),                           # a participant missing
     (meeting("m", "us", "kp"), (0, 1, 1, 0)),                         # states, but the gold names no states
     (meeting("m", "pompeo", "kim") + meeting("n", "kim", "pompeo"), (1, 0, 0, 1)),  # told twice
+    ("[] a dip:Summit ; dip:participant :pompeo, :kim .\n", (1, 0, 0, 0)),  # a blank node; a subclass
     ("", (0, 0, 1, 0)),
 ])
 def test_meetings_match_by_their_named_participants(body: str, expected: tuple[int, int, int, int]) -> None:
