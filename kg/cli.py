@@ -227,28 +227,48 @@ def query_cmd(
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Query processes running side by side.")
 @click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True)
+@click.option("--max-connections", type=click.IntRange(min=1, max=4096), default=256, show_default=True,
+              help="Client connections served at once; more wait in the listen backlog (1024).")
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
+              help="Seconds a connection may stay silent (between requests or inside one) before it is closed.")
+@click.option("--examples", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of .rq files offered in the query page [default: queries/ of the source tree].")
+@click.option("-q", "--quiet", is_flag=True, help="No access line per request (start and stop are still said).")
 @handle_errors
 def serve_cmd(
-    outdir: str, host: str, port: int, timeout: float, max_rows: int, workers: int, engine: str
+    outdir: str, host: str, port: int, timeout: float, max_rows: int, workers: int, engine: str,
+    max_connections: int, idle_timeout: float, examples: Path | None, quiet: bool,
 ) -> None:
     """Serve OUTDIR (or an RDF file) as a read-only SPARQL 1.1 endpoint at /sparql.
 
-    GET /sparql?query=..., POST application/sparql-query, or POST a form with query=.
-    Results as SPARQL JSON (default), XML, CSV or TSV; CONSTRUCT/DESCRIBE as Turtle or
-    N-Triples. Updates are refused (403). A query form is at /. Stop with Ctrl-C.
+    GET /sparql?query=..., POST application/sparql-query, or POST a form with query=; HEAD
+    too. SELECT/ASK as SPARQL JSON (default), XML, CSV or TSV; CONSTRUCT/DESCRIBE as Turtle
+    (default), N-Triples, N-Quads, TriG, RDF/XML, JSON-LD or N3, chosen by Accept (q-values
+    honoured) or by a format=/output= parameter (json, xml, csv, tsv, turtle, rdf+xml, json-ld,
+    or a media type). GET /sparql without a query gives the service description. Updates and
+    SERVICE are refused (403). The query page at / is YASGUI with the example queries.
+
+    SIGINT/SIGTERM: idle connections are closed at once, requests in flight get 5 s, exit 0.
 
     \b
     Example:
-      kg serve out --port 7878
+      kg serve out                          # then open http://127.0.0.1:7878/
+      kg serve out --port 8000 --timeout 10 --max-rows 5000 --workers 2 --quiet
       curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * WHERE { ?s a dip:Official }' \\
            http://127.0.0.1:7878/sparql
+      curl -H 'Accept: application/rdf+xml' \\
+           --data-urlencode 'query=DESCRIBE <https://w3id.org/dipkg/id/person/Q473239>' \\
+           http://127.0.0.1:7878/sparql
+      curl -H 'Accept: text/turtle' http://127.0.0.1:7878/sparql   # service description
     """
-    from kg.readers.serve import ServeConfig, serve
+    from kg.readers.serve import DEFAULT_EXAMPLES, ServeConfig, serve
 
     serve(
         ServeConfig(
             graph=outdir, host=host, port=port, timeout=timeout, max_rows=max_rows,
-            workers=workers, engine=engine,
+            workers=workers, engine=engine, max_connections=max_connections,
+            idle_timeout=idle_timeout, access_log=not quiet,
+            examples=examples if examples is not None else DEFAULT_EXAMPLES,
         ),
         announce=lambda msg: click.echo(msg, err=True),
     )
