@@ -2,13 +2,16 @@
 
 Either drives a server that is already running (``--url``, with ``--pid`` to report its memory)
 or starts ``kg serve GRAPH`` on a free loopback port and stops it at the end. Each client sends
-the queries below in turn over its own keep-alive connection. Reports requests/s, p50/p95/max
-latency, failed requests (any status but 200, or a connection error) and the server's peak
-resident memory (the server process and its query workers, sampled every 0.1 s).
+the queries below in turn over its own keep-alive connection (``--fresh-connections``: a new
+connection per request, which exercises the accept loop and the listen backlog). Reports
+requests/s, p50/p95/max latency, failed requests (any status but 200, or a connection error),
+how many of those timed out (no answer within ``--timeout`` seconds), and the peak resident
+memory of the server process alone and with its query workers (sampled every 0.1 s).
 
 Bounded: at most 200 clients and 600 seconds, and only 127.0.0.1 / ::1 / localhost are targeted.
 
     .venv/bin/python bench/load_serve.py out                      # starts kg serve out
+    .venv/bin/python bench/load_serve.py out --clients 200 --seconds 30
     .venv/bin/python bench/load_serve.py --url http://127.0.0.1:7878/sparql --pid 1234
     .venv/bin/python bench/load_serve.py out --clients 20 --seconds 30 --json
 """
@@ -51,18 +54,24 @@ class LoadResult:
     seconds: float
     requests: int = 0
     failed: int = 0
+    timed_out: int = 0  # of the failed: no answer within the client's timeout
     requests_per_second: float = 0.0
     p50_ms: float = 0.0
     p95_ms: float = 0.0
     max_ms: float = 0.0
-    peak_rss_mb: float | None = None
+    peak_rss_mb: float | None = None  # the server process and its query workers
+    server_rss_mb: float | None = None  # the server process alone (HTTP threads, no workers)
     errors: list[str] = field(default_factory=list)  # the first few failures, for reading
 
     def summary(self) -> str:
-        rss = f"{self.peak_rss_mb:.0f} MB" if self.peak_rss_mb is not None else "n/a (no --pid)"
+        if self.peak_rss_mb is not None:
+            rss = f"{self.server_rss_mb:.0f} MB (with query workers {self.peak_rss_mb:.0f} MB)"
+        else:
+            rss = "n/a (no --pid)"
         return (f"{self.clients} clients, {self.seconds:.1f} s: {self.requests} requests, "
                 f"{self.requests_per_second:.1f} req/s, p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, "
-                f"max {self.max_ms:.1f} ms, {self.failed} failed; server peak RSS {rss}")
+                f"max {self.max_ms:.1f} ms, {self.failed} failed ({self.timed_out} timed out); "
+                f"server peak RSS {rss}")
 
 
 def check_loopback(url: str) -> tuple[str, int, str]:
@@ -71,6 +80,15 @@ def check_loopback(url: str) -> tuple[str, int, str]:
     if parts.scheme != "http" or parts.hostname not in LOOPBACK or parts.port is None:
         raise SystemExit(f"load_serve: only http://127.0.0.1:PORT/… (loopback) is targeted, not {url!r}")
     return parts.hostname, parts.port, parts.path or "/sparql"
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` alone (Linux /proc), in kB; 0 when it is gone."""
+    try:
+        m = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE)
+    except OSError:
+        return 0
+    return int(m.group(1)) if m else 0
 
 
 def tree_rss_kb(pid: int) -> int:
@@ -98,7 +116,7 @@ def tree_rss_kb(pid: int) -> int:
 
 
 def run_load(url: str, clients: int = 20, seconds: float = 30.0, pid: int | None = None,
-             timeout: float = 60.0) -> LoadResult:
+             timeout: float = 10.0, fresh_connections: bool = False) -> LoadResult:
     """Drive ``url`` with ``clients`` threads for ``seconds``; see the module docstring."""
     if not 1 <= clients <= MAX_CLIENTS:
         raise SystemExit(f"load_serve: --clients must be 1..{MAX_CLIENTS}")
@@ -107,19 +125,20 @@ def run_load(url: str, clients: int = 20, seconds: float = 30.0, pid: int | None
     host, port, path = check_loopback(url)
     latencies: list[float] = []
     errors: list[str] = []
-    failed = 0
+    failed = timed_out = 0
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
-    peak = [0]
+    peak = [0, 0]
     sampling = threading.Event()
 
     def sample() -> None:
         while not sampling.is_set() and pid is not None:
             peak[0] = max(peak[0], tree_rss_kb(pid))
+            peak[1] = max(peak[1], rss_kb(pid))
             sampling.wait(0.1)
 
     def client(k: int) -> None:
-        nonlocal failed
+        nonlocal failed, timed_out
         conn = HTTPConnection(host, port, timeout=timeout)
         i = k
         while time.monotonic() < stop_at:
@@ -132,8 +151,12 @@ def run_load(url: str, clients: int = 20, seconds: float = 30.0, pid: int | None
                 resp.read()
                 ok = resp.status == 200
                 err = f"HTTP {resp.status}"
+                late = False
+                if fresh_connections:
+                    conn.close()
             except Exception as exc:  # a refused or dropped connection, a malformed answer
                 ok, err = False, f"{type(exc).__name__}: {exc}"
+                late = isinstance(exc, TimeoutError)
                 conn.close()
                 conn = HTTPConnection(host, port, timeout=timeout)
             dt = time.perf_counter() - t0
@@ -142,6 +165,7 @@ def run_load(url: str, clients: int = 20, seconds: float = 30.0, pid: int | None
                     latencies.append(dt)
                 else:
                     failed += 1
+                    timed_out += late
                     if len(errors) < 5:
                         errors.append(err)
         conn.close()
@@ -157,7 +181,8 @@ def run_load(url: str, clients: int = 20, seconds: float = 30.0, pid: int | None
     elapsed = time.monotonic() - t0
     sampling.set()
     sampler.join(2)
-    res = LoadResult(clients, elapsed, requests=len(latencies) + failed, failed=failed, errors=errors)
+    res = LoadResult(clients, elapsed, requests=len(latencies) + failed, failed=failed, timed_out=timed_out,
+                     errors=errors)
     if latencies:
         ms = sorted(x * 1000 for x in latencies)
         res.requests_per_second = len(latencies) / elapsed
@@ -166,6 +191,7 @@ def run_load(url: str, clients: int = 20, seconds: float = 30.0, pid: int | None
         res.max_ms = ms[-1]
     if pid is not None:
         res.peak_rss_mb = peak[0] / 1024
+        res.server_rss_mb = peak[1] / 1024
     return res
 
 
@@ -214,15 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--workers", type=int, default=2, help="--workers of the kg serve started here")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds a request may take before it counts as timed out")
+    ap.add_argument("--fresh-connections", action="store_true", help="a new connection for every request")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args(argv)
     if (args.graph is None) == (args.url is None):
         ap.error("give either GRAPH (to start kg serve) or --url of a running server")
     if args.url:
-        res = run_load(args.url, args.clients, args.seconds, args.pid)
+        res = run_load(args.url, args.clients, args.seconds, args.pid, args.timeout, args.fresh_connections)
     else:
-        with Server(args.graph, workers=args.workers) as server:
-            res = run_load(server.url, args.clients, args.seconds, server.pid)
+        with Server(args.graph, workers=args.workers, extra=["--quiet"]) as server:
+            res = run_load(server.url, args.clients, args.seconds, server.pid, args.timeout, args.fresh_connections)
     print(json.dumps(asdict(res), indent=1) if args.json else res.summary())
     for e in res.errors:
         print(f"  failure: {e}", file=sys.stderr)
