@@ -24,6 +24,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	@command -v curl >/dev/null 2>&1 || { \
+	  echo "installing curl for the kg serve client test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 
 test: $(STAMP) browser
 	$(BIN)/ruff check kg tests scripts bench
