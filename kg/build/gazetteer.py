@@ -8,7 +8,9 @@ the post titles sorted longest first.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -44,6 +46,48 @@ class Post:
     org_hint: str | None = None
 
 
+class Lexicon(Mapping[str, Any]):
+    """The word lists of ``kg/data/lexicon.json``. A key the code asks for must be in the file (a typo is
+    an error, not an empty list), and every key read is recorded, so a test can check that no list in
+    the file is dead."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.read: set[str] = set()
+        self._compiled: dict[tuple[str, str], re.Pattern[str]] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            value = self._data[key]
+        except KeyError:
+            raise KgError(f"kg/data/lexicon.json: no list named {key!r}") from None
+        self.read.add(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def alternation(self, key: str) -> str:
+        """A word list as a regex alternation, longest words first (a regex string stays as written)."""
+        value = self[key]
+        if isinstance(value, str):
+            return f"(?:{value})"
+        words = sorted((w for w in value if w), key=len, reverse=True)
+        return "(?:" + "|".join(re.escape(w) for w in words) + ")" if words else "(?!x)x"
+
+    def regex(self, key: str, template: str = "{}") -> re.Pattern[str]:
+        """The compiled :meth:`alternation` of ``key`` inside ``template`` (``{}`` marks its place)."""
+        pat = self._compiled.get((key, template))
+        if pat is None:
+            pat = self._compiled[(key, template)] = re.compile(template.replace("{}", self.alternation(key)))
+        else:
+            self.read.add(key)
+        return pat
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 @dataclass
 class Gazetteer:
     entries: dict[str, GazEntry] = field(default_factory=dict)
@@ -51,7 +95,7 @@ class Gazetteer:
     surfaces: set[str] = field(default_factory=set)  # every name as written in the data
     abbrev: dict[str, str] = field(default_factory=dict)  # 米 -> state:US
     posts: dict[str, Post] = field(default_factory=dict)
-    lexicon: dict[str, Any] = field(default_factory=dict)
+    lexicon: Lexicon = field(default_factory=lambda: Lexicon({}))
 
     def lookup(self, name: str) -> GazEntry | None:
         return self.by_name.get(norm(name))
@@ -109,7 +153,7 @@ def _read(name: str) -> Any:
 def load() -> Gazetteer:
     """The gazetteer, read once per process."""
     g = Gazetteer()
-    g.lexicon = _read("lexicon.json") or {}
+    g.lexicon = Lexicon(_read("lexicon.json") or {})
 
     ambiguous: set[str] = set()
 

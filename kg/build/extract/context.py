@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from kg import __version__
+from kg.build.extract.clause import Parse
 from kg.build.extract.dates import DateMention, find_dates
 from kg.build.gazetteer import Gazetteer, load
 from kg.build.recognize import Mention, Recognized, Sentence
@@ -16,6 +17,8 @@ from kg.records import Article, Evidence
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
+
+    from kg.build.extract.triggers import Trigger
 
 CLAUSE_END = re.compile(r"[。！？!?\n]")
 
@@ -29,9 +32,24 @@ class DocContext:
     roles: dict[int, int] = field(default_factory=dict)  # id(role mention) -> entity id
     doc: Doc | None = None  # the parse (dependencies), when the rules need more than the mentions
 
+    _triggers: dict[str, list[Trigger]] = field(default_factory=dict)
+
     @property
     def text(self) -> str:
         return self.rec.text
+
+    @cached_property
+    def parse(self) -> Parse | None:
+        """The document's phrases and their dependencies (None without a parse)."""
+        return Parse(self.doc) if self.doc is not None else None
+
+    def triggers(self, kind: str) -> list[Trigger]:
+        """The document's triggers of ``kind`` (meeting, visit), found once."""
+        if kind not in self._triggers:
+            from kg.build.extract.triggers import find_triggers
+
+            self._triggers[kind] = find_triggers(self, kind)
+        return self._triggers[kind]
 
     @cached_property
     def lex(self) -> dict:

@@ -1,82 +1,250 @@
 """Meetings: 会談, 首脳会談, 電話会談, 夕食会, 面会 ... and who took part, when, where, with what status.
 
-Participants come from, in order: a compound of state forms before the trigger (米朝首脳会談,
-日米外相電話会談 -> the states, or their leaders/ministers when the article names exactly one for
-each state); a comitative or coordinated phrase in the clause before the trigger (AはBと会談,
-AとBが会談, AとBの会談); for "Bとの会談" the nearest other party before it; a pair word
-(両外相, 2人) -> the pair of the previous meeting. Mentions of one real event in an article (same
-participants and class, dates within a few days) become one meeting.
+Each trigger is read by the first of its forms that finds two parties or more:
+
+- ``compound``: a compound of state forms before the trigger (米朝首脳会談, 日米外相電話会談) -> the
+  states, or their leaders/ministers when the article names exactly one for each state; also a
+  compound with a post as the subject of the meeting verb (日米韓3カ国の外相は…会談した);
+- ``noun-with``: Bとの会談 -> B and the clause's topic (or the source of the account, or A right
+  before B);
+- ``comitative``: AはBと会談, AとBが会談, AとBの会談, partners listed with commas (A、B、Cと);
+- ``clause``: the parties the dependency parse attaches to the meeting predicate (subject, と-partners,
+  coordinated lists), and the clause's topic when the predicate has none of its own;
+- ``same-clause``: the word repeated in one sentence with no parties -> the parties of the first;
+- ``pair``: a pair word (両外相, 2人) -> the parties of the previous meeting.
+
+Mentions of one real event in an article (same participants and class, dates within a few days)
+become one meeting (:func:`kg.build.extract.merging.merge_events`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from kg.build.extract.common import (
     date_near,
-    dates_compatible,
     leaders,
-    merge_status,
     negated,
     place_near,
     plausible_date,
     status_near,
 )
 from kg.build.extract.context import DocContext
+from kg.build.extract.merging import EventCandidate, meeting_statement, merge_events
+from kg.build.extract.triggers import Trigger, apply_rules, rule
 from kg.build.recognize import Mention
-from kg.records import Evidence, MeetingStatement, PositionStatement
+from kg.records import MeetingStatement, PositionStatement
 
 
 @dataclass
-class _Meeting:
-    parts: frozenset[str]
-    cls: str
-    kind: str
-    start: str | None
-    end: str | None
-    place: str | None
-    status: str
-    evidence: list[Evidence] = field(default_factory=list)
+class _Last:
+    """The previous meeting trigger of a sentence: where it ended, its word, the parties it found."""
+
+    end: int
+    word: str
+    parties: frozenset[str] | None = None
 
 
-def _triggers(ctx: DocContext) -> list[tuple[int, int, str, str]]:
-    words = sorted(ctx.lex.get("meeting_triggers", []), key=lambda w: -len(w["word"]))
-    excl = ctx.lex.get("meeting_trigger_exclusions", [])
-    text = ctx.text
-    out: list[tuple[int, int, str, str]] = []
-    taken: set[int] = set()
-    for w in words:
-        for m in re.finditer(re.escape(w["word"]), text):
-            if m.start() in taken:
-                continue
-            if any(text.startswith(x, m.start() - k) for x in excl for k in range(len(x))
-                   if text.startswith(x, m.start() - k) and m.start() - k >= 0 and
-                   m.start() - k + len(x) >= m.end()):
-                continue
-            if w.get("after") and not text.endswith(w["after"], 0, m.start()) and not text.endswith(
-                    w["after"] + "も", 0, m.start()):
-                continue  # 会う and its forms are a meeting only with a partner: Bと会った
-            taken.update(range(m.start(), m.end()))
-            out.append((m.start(), m.end(), w["word"], w["class"]))
-    return sorted(out)
+@dataclass
+class MeetingScope:
+    """What the rules remember while reading an article's triggers in order."""
+
+    positions: list[PositionStatement]
+    last_parties: frozenset[str] | None = None  # of the previous meeting found (for 両外相, 2人)
+    in_sentence: dict[int, _Last] = field(default_factory=dict)
 
 
-def _compound_states(ctx: DocContext, a: int) -> tuple[list[str], str | None]:
+def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> list[MeetingStatement]:
+    scope = MeetingScope(positions)
+    cands: list[EventCandidate] = []
+    for t in ctx.triggers("meeting"):
+        if negated(ctx, t.end):
+            continue  # 会談しなかった, 会談は行われず
+        found = apply_rules(ctx, t, scope)
+        if t.in_quote and not found:
+            continue  # quoted speech names no parties (only a compound of states is read there)
+        sent = ctx.sentence(t.start)
+        last = scope.in_sentence.get(sent.idx)
+        scope.in_sentence[sent.idx] = _Last(t.end, t.word, last.parties if last else None)
+        if found:
+            scope.last_parties = scope.in_sentence[sent.idx].parties = found[-1].parties
+        cands.extend(found)
+    return [meeting_statement(e, ctx.article.doc_id) for e in merge_events(cands)]
+
+
+def verbal(ctx: DocContext, t: Trigger) -> bool:
+    """The trigger is used as a verb (会談し, 会談を行った, 会談に臨んだ), not as a noun."""
+    return ctx.lex.regex("meeting_verb_after").match(ctx.text, t.end) is not None
+
+
+def meeting(ctx: DocContext, t: Trigger, scope: MeetingScope, parties: set[str], form: str,
+            cls: str | None = None) -> list[EventCandidate]:
+    """The candidate meeting of ``parties`` read by ``form``: its class, date, place and status."""
+    if len(parties) < 2:
+        return []
+    cls = _event_class(ctx, t, scope, parties, cls or t.cls)
+    if cls == "Summit" and all(p.startswith("state:") for p in parties):
+        # a summit named by its states: its leaders, when the article names exactly one for each
+        heads = [leaders(ctx, scope.positions, p) for p in sorted(parties)]
+        if all(len(h) == 1 for h in heads):
+            parties = {next(iter(h)) for h in heads}
+    sent = ctx.sentence(t.start)
+    last = scope.in_sentence.get(sent.idx)
+    nxt = next((x.start for x in ctx.triggers("meeting") if x.start > t.start and x.start < sent.end), sent.end)
+    window = (last.end if last else sent.start, nxt)
+    start, end = date_near(ctx, sent, t.start, t.end, window)
+    status = status_near(ctx, sent, t.start, t.end, nxt)
+    start, end = plausible_date(ctx, status, start, end)
+    rule_name = f"meeting.{form}"
+    confidence = 0.8 if form in ("compound-persons", "compound-states", "comitative") else 0.65
+    return [EventCandidate("meeting", cls, frozenset(parties), t.label,
+                           None, place_near(ctx, sent, t.start, t.end), start, end, status,
+                           [ctx.evidence(sent, rule_name, confidence)])]
+
+
+def _event_class(ctx: DocContext, t: Trigger, scope: MeetingScope, parties: set[str], cls: str) -> str:
+    sent = ctx.sentence(t.start)
+    if cls == "Meeting" and ctx.lex.regex("phone_prefixes", "{}の?$").search(ctx.text, sent.start, t.start):
+        return "PhoneCall"  # 電話で会談, オンラインで会談
+    if cls == "Meeting" and all(p.startswith("person:") and p in leaders(
+            ctx, scope.positions, _state_of(ctx, scope.positions, p) or "") for p in parties):
+        return "Summit"  # a meeting of heads of state or government
+    return cls
+
+
+# ---- forms ----------------------------------------------------------------------------------------
+
+@rule("meeting", "compound")
+def meeting_compound(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
+    """米朝首脳会談, 日米外相会談, 日米韓3カ国の外相は…会談した: the states, or their office holders."""
+    states, title = compound_states(ctx, t.start)
+    if title is None:
+        title = next((t.word[: -len(n)] for n in ctx.lex["meeting_title_nouns"]
+                      if t.word.endswith(n) and len(t.word) > len(n)), None)  # 外相会談: the post is in the word
+    if len(states) < 2 and verbal(ctx, t):
+        states, title = _compound_subject(ctx, ctx.sentence(t.start).start, t.start) or (states, title)
+    if len(states) < 2:
+        return []
+    cls = "Summit" if t.cls == "Meeting" and title in ctx.lex["summit_title_words"] else t.cls
+    persons = []
+    for s in states:
+        if cls == "Summit":
+            persons.append(leaders(ctx, scope.positions, s))
+        else:
+            persons.append(leaders(ctx, scope.positions, s, title=title) if title else set())
+    if all(len(p) == 1 for p in persons):
+        return meeting(ctx, t, scope, {next(iter(p)) for p in persons}, "compound-persons", cls)
+    return meeting(ctx, t, scope, set(states), "compound-states", cls)
+
+
+@rule("meeting", "noun-with")
+def meeting_noun_with(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
+    """Bとの会談: B and the clause's topic, else the source (から) or owner before B, else A right before B."""
+    if t.in_quote:
+        return []
+    sent = ctx.sentence(t.start)
+    ms = parties_before(ctx, t, scope)
+    withs = [m for m in ms if m.particle == "との"]
+    if not withs or ctx.text[withs[-1].ext_end: t.start] != "との":
+        return []
+    p = withs[-1]
+    before = [m for m in ctx.mentions_between(sent.start, p.start) if is_party(ctx, m) and ctx.key(m) != ctx.key(p)]
+    other = [m for m in before if m.particle in ("は", "が", "としては", "として", "から")][-1:]
+    people = [m for m in before if m.type in ("Person", "Role")]
+    if not other and people:
+        # AとBとの会談 with the と dropped (ポンペイ国務長官北朝鮮のキム…との会談): A right before B
+        gap = ctx.text[people[-1].ext_end: p.start]
+        if len(gap) <= 8 and not re.search(r"[はがをにで。「」]", gap):
+            other = people[-1:]
+    return meeting(ctx, t, scope, _keys(ctx, t, scope, [p, *other]), "noun-with")
+
+
+@rule("meeting", "comitative")
+def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
+    """AはBと会談 / AとBが会談 / AとBの会談, with partners listed before the one marked と."""
+    if t.in_quote:
+        return []
+    ms = parties_before(ctx, t, scope)
+    partners = [m for m in ms if m.particle in ("と", "とも", "との")]
+    if not partners:
+        return []
+    subjects = [m for m in ms if m.particle in ("は", "が")]
+    genitive = [m for m in ms if m.particle == "の" and ctx.text[m.ext_end: t.start] == "の"]
+    chosen = listed_before(ctx, ms, partners) + subjects + genitive
+    form = "comitative"
+    if not subjects and not genitive:
+        others = [m for m in ms if m not in chosen and m.type != "State"]
+        topic = others[-1:] or _earlier_topic(ctx, t, scope, partners)
+        chosen += topic
+        form = "comitative" if others else "comitative-topic"
+    return meeting(ctx, t, scope, _keys(ctx, t, scope, chosen), form)
+
+
+@rule("meeting", "same-clause")
+def meeting_same_clause(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
+    """The word repeated in one sentence with no parties of its own: the parties of its first mention."""
+    last = scope.in_sentence.get(ctx.sentence(t.start).idx)
+    if t.in_quote or not last or not last.parties or last.word != t.word or not verbal(ctx, t):
+        return []
+    if parties_before(ctx, t, scope):
+        return []
+    return meeting(ctx, t, scope, set(last.parties), "same-clause")
+
+
+@rule("meeting", "pair")
+def meeting_pair(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
+    """両外相は会談し / 2人は会談した: the parties of the previous meeting."""
+    if t.in_quote or not scope.last_parties or not verbal(ctx, t):
+        return []
+    if not any(m.type == "Pair" for m in parties_before(ctx, t, scope)):
+        return []
+    return meeting(ctx, t, scope, set(scope.last_parties), "pair")
+
+
+# ---- what the forms share ---------------------------------------------------------------------------
+
+def parties_before(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[Mention]:
+    """Mentions that can take part in the meeting, between the previous trigger of the sentence and ``t``."""
+    sent = ctx.sentence(t.start)
+    last = scope.in_sentence.get(sent.idx)
+    lo = max(sent.start, last.end if last else sent.start)
+    return [m for m in ctx.mentions_between(lo, t.start) if is_party(ctx, m)]
+
+
+def _keys(ctx: DocContext, t: Trigger, scope: MeetingScope, chosen: list[Mention]) -> set[str]:
+    out: set[str] = set()
+    for m in chosen:
+        k = ctx.key(m)
+        if k:
+            out.add(k)
+        elif m.type == "Pair" and scope.last_parties and verbal(ctx, t):
+            out |= set(scope.last_parties)
+    return out
+
+
+def _earlier_topic(ctx: DocContext, t: Trigger, scope: MeetingScope, partners: list[Mention]) -> list[Mention]:
+    """AはBと会談し、その後Cとも会談した / Aは…の合間に、Bと立ち話をした: the sentence's topic, written
+    before an earlier event word of the same sentence."""
+    sent = ctx.sentence(t.start)
+    last = scope.in_sentence.get(sent.idx)
+    lo = last.end if last else sent.start
+    topic = [m for m in ctx.mentions_between(sent.start, lo) if is_party(ctx, m)
+             and m.particle == "は" and m.type != "State"]
+    if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners}:
+        return topic[:1]
+    return []
+
+
+def compound_states(ctx: DocContext, a: int) -> tuple[list[str], str | None]:
     """State keys written as a compound right before position a (米朝, 日中韓3カ国), and a title between."""
     text = ctx.text
     pos = a
-    title = None
-    tm = None
-    for t in ctx.gaz.titles_longest_first + list(ctx.lex.get("summit_title_words", [])):
-        if text.endswith(t, 0, pos):
-            tm = t
-            break
-    if tm:
-        title = tm
-        pos -= len(tm)
-    m = re.search(r"(?:\d+|[二三四五])[カか力ヵケ]国$", text[max(0, pos - 6): pos])
+    title = next((x for x in [*ctx.gaz.titles_longest_first, *ctx.lex["summit_title_words"]]
+                  if text.endswith(x, 0, pos)), None)
+    if title:
+        pos -= len(title)
+    m = ctx.lex.regex("state_count", "{}$").search(text[max(0, pos - 6): pos])
     if m:
         pos -= len(m.group(0))
     states: list[str] = []
@@ -89,182 +257,24 @@ def _compound_states(ctx: DocContext, a: int) -> tuple[list[str], str | None]:
     return list(dict.fromkeys(states)), title
 
 
-def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> list[MeetingStatement]:
-    meetings: list[_Meeting] = []
-    last_parts: frozenset[str] | None = None
-    prev_end_in_sent: dict[int, int] = {}
-    prev_parts_in_sent: dict[int, frozenset[str]] = {}
-    prev_word_in_sent: dict[int, str] = {}
-    triggers = _triggers(ctx)
-    for i, (a, b, word, cls) in enumerate(triggers):
-        sent = ctx.sentence(a)
-        nxt = triggers[i + 1][0] if i + 1 < len(triggers) and triggers[i + 1][0] < sent.end else sent.end
-        prv = triggers[i - 1][1] if i > 0 and triggers[i - 1][1] > sent.start else sent.start
-        parts: set[str] = set()
-        rule = ""
-        states, title = _compound_states(ctx, a)
-        in_quote = ctx.rec.in_quote(a)
-        verbal = re.match(r"(?:し|する|した|して|を行|が行|を開|が開|に臨)", ctx.text[b: b + 2]) is not None
-        if title is None and word[:-2] and word.endswith(("会談", "会合")):
-            title = word[:-2]  # 外相会談: the post is in the word itself
-        if len(states) < 2 and verbal:
-            states, title = _compound_subject(ctx, sent.start, a) or (states, title)
-        if in_quote and len(states) < 2:
-            continue  # in quoted speech, only meetings named by their states are read
-        if negated(ctx.text, b):
-            continue  # 会談しなかった, 会談は行われず
-        if len(states) >= 2:
-            if cls == "Meeting" and title in ctx.lex.get("summit_title_words", []):
-                cls = "Summit"
-            persons: list[set[str]] = []
-            for s in states:
-                if cls == "Summit":
-                    persons.append(leaders(ctx, positions, s))
-                elif title:
-                    persons.append(leaders(ctx, positions, s, title=title))
-                else:
-                    persons.append(set())
-            if all(len(p) == 1 for p in persons):
-                parts = {next(iter(p)) for p in persons}
-                rule = "meeting.compound-persons"
-            else:
-                parts = set(states)
-                rule = "meeting.compound-states"
-        else:
-            win_start = max(sent.start, prev_end_in_sent.get(sent.idx, sent.start))
-            ms = [m for m in ctx.mentions_between(win_start, a) if _party(ctx, m)]
-            partners = [m for m in ms if m.particle in ("と", "とも", "との")]
-            subjects = [m for m in ms if m.particle in ("は", "が")]
-            genitive = [m for m in ms if m.particle == "の" and re.fullmatch(r"の", ctx.text[m.ext_end: a])]
-            if any(m.particle == "との" for m in partners) and re.fullmatch(r"との", ctx.text[
-                    [m for m in partners if m.particle == "との"][-1].ext_end: a]):
-                # Bとの会談: the other party is the clause's topic, else the source (から) or owner (の) before B
-                p = [m for m in partners if m.particle == "との"][-1]
-                before = [m for m in ctx.mentions_between(sent.start, p.start) if _party(ctx, m)
-                          and ctx.key(m) != ctx.key(p)]
-                other = [m for m in before if m.particle in ("は", "が", "としては", "として", "から")][-1:]
-                people = [m for m in before if m.type in ("Person", "Role")]
-                if not other and people:
-                    # AとBとの会談 with the と dropped (ポンペイ国務長官北朝鮮のキム…との会談): A right before B
-                    gap = ctx.text[people[-1].ext_end: p.start]
-                    if len(gap) <= 8 and not re.search(r"[はがをにで。「」]", gap):
-                        other = people[-1:]
-                chosen = [p] + other
-                rule = "meeting.noun-with"
-            elif partners:
-                partners = _listed_before(ctx, ms, partners)  # イランのライシ大統領、ロシアのプーチン大統領と
-                chosen = partners + subjects + genitive
-                rule = "meeting.comitative"
-                if not subjects and not genitive:
-                    before = [m for m in ms if m not in partners and m.type != "State"]
-                    if before:
-                        chosen.append(before[-1])
-                    else:
-                        # AはBと会談し、その後Cとも会談した / Aは…の合間に、Bと立ち話をした: the sentence's
-                        # topic, written before an earlier event word of the same sentence
-                        topic = [m for m in ctx.mentions_between(sent.start, win_start) if _party(ctx, m)
-                                 and m.particle == "は" and m.type != "State"]
-                        if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners}:
-                            chosen.append(topic[0])
-                            rule = "meeting.comitative-topic"
-            else:
-                chosen = []
-            for m in chosen:
-                k = ctx.key(m)
-                if k:
-                    parts.add(k)
-                elif m.type == "Pair" and last_parts and verbal:
-                    parts |= set(last_parts)
-            if (not parts and sent.idx in prev_parts_in_sent and not ms and verbal
-                    and prev_word_in_sent.get(sent.idx) == word):
-                parts = set(prev_parts_in_sent[sent.idx])
-                rule = "meeting.same-clause"
-            if any(m.type == "Pair" for m in ms) and not parts and last_parts and verbal:
-                parts = set(last_parts)
-                rule = "meeting.pair"
-        if cls == "Meeting" and word == "首脳会談":
-            cls = "Summit"
-        if cls == "Meeting" and any(ctx.text.endswith(p, sent.start, a) or ctx.text.endswith(p + "の", sent.start, a)
-                                    for p in ctx.lex.get("phone_prefixes", [])):
-            cls = "PhoneCall"  # 電話で会談, オンラインで会談
-        if cls == "Meeting" and len(parts) >= 2 and all(
-                p.startswith("person:") and leaders(ctx, positions, _state_of(ctx, positions, p) or "", None)
-                >= {p} for p in parts):
-            cls = "Summit"  # a meeting of heads of state or government
-        if cls == "Summit" and parts and all(p.startswith("state:") for p in parts):
-            # a summit named by its states: its leaders, when the article names exactly one for each
-            heads = [leaders(ctx, positions, p) for p in sorted(parts)]
-            if all(len(h) == 1 for h in heads):
-                parts = {next(iter(h)) for h in heads}
-        prev_end_in_sent[sent.idx] = b
-        prev_word_in_sent[sent.idx] = word
-        if len(parts) < 2:
-            continue
-        if cls == "Meeting" and word == "首脳会談":
-            cls = "Summit"
-        start, end = date_near(ctx, sent, a, b, (prv, nxt))
-        place = place_near(ctx, sent, a, b)
-        status = status_near(ctx, sent, a, b, nxt)
-        start, end = plausible_date(ctx, status, start, end)
-        ev = ctx.evidence(sent, rule, 0.8 if "compound" in rule or rule == "meeting.comitative" else 0.65)
-        fparts = frozenset(parts)
-        prev_parts_in_sent[sent.idx] = fparts
-        last_parts = fparts
-        for mt in meetings:
-            if mt.parts == fparts and mt.cls == cls and dates_compatible(mt.start, start):
-                mt.status = merge_status(mt.status, status)
-                if start and (not mt.start or (len(start) >= len(mt.start) and start < mt.start)):
-                    mt.start = start
-                if start and mt.start and len(start) > len(mt.start):
-                    mt.start = start
-                for x in (end, start):
-                    if x and len(x) == 10 and mt.start and len(mt.start) == 10 and x > mt.start and (
-                        not mt.end or x > mt.end
-                    ):
-                        mt.end = x
-                mt.place = mt.place or place
-                if ev not in mt.evidence:
-                    mt.evidence.append(ev)
-                break
-        else:
-            kind = "会う" if word in ("会い", "会っ", "会う") else word  # the dictionary form of a verb trigger
-            meetings.append(_Meeting(fparts, cls, kind, start, end, place, status, [ev]))
-    return [
-        MeetingStatement(participants=tuple(sorted(m.parts)), event_class=m.cls, kind_word=m.kind, start=m.start,
-                         end=m.end if m.end and m.end != m.start else None, location=m.place, status=m.status,
-                         doc_id=ctx.article.doc_id, evidence=tuple(m.evidence))
-        for m in meetings
-    ]
-
-
-@lru_cache(maxsize=4)
-def _subject_re(titles: tuple[str, ...]) -> re.Pattern[str] | None:
-    """(の) TITLE (ら) は|が: a post as the subject of a clause; compiled once per list of titles."""
-    if not titles:
-        return None
-    return re.compile("(の)?(" + "|".join(re.escape(t) for t in titles) + ")(?:ら|たち)?(?:は|が)")
-
-
 def _compound_subject(ctx: DocContext, lo: int, a: int) -> tuple[list[str], str | None] | None:
     """日米韓(3カ国)の外相は…会談した: the states of a compound that, with a post, is the subject of the
     meeting verb at a, when nobody is named as the partner (と) in between."""
-    text = ctx.text
-    subject_re = _subject_re((*ctx.gaz.titles_longest_first, *ctx.lex.get("summit_title_words", [])))
-    if subject_re is None:
-        return None
+    titles = [*ctx.gaz.titles_longest_first, *ctx.lex["summit_title_words"]]
+    plural = ctx.lex.alternation("plural_suffixes")
+    subject_re = re.compile("(の)?(" + "|".join(re.escape(x) for x in titles) + f"){plural}?(?:は|が)")
     subj = None
-    for m in subject_re.finditer(text[lo:a]):
+    for m in subject_re.finditer(ctx.text[lo:a]):
         subj = m
     if subj is None:
         return None
-    b = lo + subj.end()
-    if any(m.particle in ("と", "との", "とも") for m in ctx.mentions_between(b, a)):
+    if any(m.particle in ("と", "との", "とも") for m in ctx.mentions_between(lo + subj.end(), a)):
         return None
-    states, _ = _compound_states(ctx, lo + subj.start())
+    states, _ = compound_states(ctx, lo + subj.start())
     return (states, subj.group(2)) if len(states) >= 2 else None
 
 
-def _listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -> list[Mention]:
+def listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -> list[Mention]:
     """The partners and the parties listed before each with a comma (A、B、Cと: A and B too); a state or
     organization owning the next name (ロシアのプーチン大統領) is part of that name, not an item."""
     out = list(partners)
@@ -285,7 +295,7 @@ def _listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) 
     return out
 
 
-def _party(ctx: DocContext, m: Mention) -> bool:
+def is_party(ctx: DocContext, m: Mention) -> bool:
     """Persons, roles and pair words can take part in a meeting; states only when no one is named."""
     if m.type in ("Role", "Pair"):
         return m.type == "Pair" or ctx.entity(m) is not None

@@ -1,7 +1,17 @@
 """Visits: 訪問, 訪れる, 到着, X入り, 来日, 訪朝/訪米, 相互往来 -> visitor, destination, place, dates, status.
 
-The destination is the state/place marked by を (訪問, 訪れる), に (到着) or glued to 入り / 訪;
-a place's state is its destination. The visitor is, in order: the person the verb's relative
+Each trigger word has one form, a rule registered under that name:
+
+- ``object``: the destination marked by を (中国を訪問, ウクライナを電撃訪問), or glued before a noun
+  form (ロシア外相の北朝鮮訪問);
+- ``goal``: the destination marked by に (ピョンヤンに到着);
+- ``suffix``: the destination glued before the word (日本入り);
+- ``prefix``: a one-character state after 訪 (訪朝, 訪米);
+- ``fixed``: the destination is in the word (来日, 来韓);
+- ``after``: the place after 訪問先の / 訪問中の, the visit under way;
+- ``mutual``: 相互往来 of two leaders, each to the other's state.
+
+A place's state is its destination. The visitor is, in order: the person the verb's relative
 clause describes (北韓を訪れた徐薫), the person or role in the genitive before a noun form
 (ロシア外相の北朝鮮訪問), a state's delegation (北朝鮮の代表団が), or the clause's topic.
 """
@@ -9,227 +19,259 @@ clause describes (北韓を訪れた徐薫), the person or role in the genitive 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from kg.build.extract.common import (
-    date_near,
-    dates_compatible,
-    merge_status,
-    negated,
-    past_sentence,
-    plausible_date,
-    status_near,
-)
+from kg.build.extract.common import date_near, negated, past_sentence, plausible_date, status_near
 from kg.build.extract.context import DocContext
-from kg.build.recognize import Mention
-from kg.records import Evidence, VisitStatement
+from kg.build.extract.merging import EventCandidate, merge_events, visit_statement
+from kg.build.extract.triggers import Trigger, apply_rules, rule
+from kg.build.recognize import Mention, Sentence
+from kg.records import VisitStatement
 
-
-@dataclass
-class _Visit:
-    visitor: str
-    dest: str | None
-    place: str | None
-    start: str | None
-    end: str | None
-    status: str
-    evidence: list[Evidence] = field(default_factory=list)
-
-
-def _dest_of(ctx: DocContext, m: Mention, text: str) -> tuple[str | None, str | None]:
-    """(destination state, place) for a destination mention."""
-    k = ctx.key(m)
-    e = ctx.entity(m)
-    if e is None:
-        return None, None
-    if e.type == "State":
-        return k, None
-    if e.type == "Place":
-        st = ctx.gaz.state_key_of(k)
-        if st is None:
-            prev = [x for x in ctx.rec.mentions if x.end in (m.start - 1, m.start) and ctx.is_state(x)]
-            if prev and text[prev[-1].end: m.start] in ("の", "・", "の首都", ""):
-                st = ctx.key(prev[-1])
-        return st or k, k
-    return None, None
+Dest = tuple[str | None, str | None]  # (destination state, place)
 
 
 def extract_visits(ctx: DocContext) -> list[VisitStatement]:
-    text = ctx.text
-    visits: list[_Visit] = []
-    triggers: list[tuple[int, int, str]] = []
-    for w in ctx.lex.get("visit_triggers", []):
-        for m in re.finditer(re.escape(w["word"]), text):
-            triggers.append((m.start(), m.end(), w["form"]))
-    for m in ctx.rec.mentions:
-        if m.via_compound and text[m.start - 1: m.start] == "訪":
-            triggers.append((m.start - 1, m.end, "prefix"))
-    for m in re.finditer(r"訪問(?:先|中)の", text):  # 訪問先の北京で, 訪問中のニューヨークで
-        triggers.append((m.start(), m.end(), "after"))
-    excl = ctx.lex.get("visit_exclusions", [])
-    for a, b, form in sorted(set(triggers)):
-        if ctx.rec.in_quote(a):
-            continue
-        if form == "object" and any(text.startswith(x, a) for x in excl):
-            continue
-        if negated(text, b):
+    cands: list[EventCandidate] = []
+    for t in ctx.triggers("visit"):
+        if t.in_quote or negated(ctx, t.end):
             continue  # 中国を訪問していない
-        sent = ctx.sentence(a)
-        dests: list[tuple[str | None, str | None]] = []
-        before = [m for m in ctx.mentions_between(sent.start, a) if m.type in ("State", "Place")]
-        if form == "prefix":
-            comp = [m for m in ctx.rec.mentions if m.start == a + 1 and m.via_compound]
-            dests = [(ctx.key(comp[0]), None)] if comp else []
-        elif form == "fixed":
-            w = next(x for x in ctx.lex["visit_triggers"] if text.startswith(x["word"], a))
-            dests = [(f"state:{w['dest']}", None)]
-        elif form == "after":
-            after = [m for m in ctx.mentions_between(b, min(sent.end, b + 20)) if m.type in ("State", "Place")]
-            if after and text.startswith("訪問中の", a) and after[0].start != b:
-                after = []  # 訪問中の is followed by the place itself, else it qualifies someone (訪問中の岸田首相)
-            if after:
-                st, pl = _dest_of(ctx, after[0], text)
-                if len(after) > 1 and ctx.entity(after[1]) and ctx.entity(after[1]).type == "Place":
-                    pl = ctx.key(after[1])
-                dests = [(st, pl)]
-        elif form in ("object", "goal", "suffix"):
-            # 中国を国賓として訪問 / 北朝鮮を初めて訪問: a short adverbial may stand between を and the verb
-            adverbial = r"(?:[^、。「」をにでがはと]{1,8}として|初めて|正式に|公式に|非公式に|再び|改めて|電撃的に)?"
-            # ... or a modifier glued to the noun: ウクライナを電撃訪問, インドを初訪問
-            glued_mod = "(?:" + "|".join(re.escape(w) for w in ctx.lex.get("visit_modifiers", [])) + ")?"
-            marker = {"object": r"(?:など)?(?:(?:\d+|[二三四五六七八九])[カか力ヵケ]国)?を(?:\d+日[にから]*)?" + adverbial
-                      + glued_mod + "$",
-                      "goal": r"に$", "suffix": r"$"}[form]
-            chain: list[Mention] = []
-            for m in reversed(before):
-                gap = text[m.ext_end: (chain[0].start if chain else a)]
-                if not chain:
-                    if re.fullmatch(r"(?:\d+日から)?" + marker if form != "suffix" else "", gap) or (
-                        form != "suffix" and re.fullmatch(marker, gap)
-                    ):
-                        chain.insert(0, m)
-                        continue
-                    break
-                if re.fullmatch(r"[やと、・]|および|及び", gap):
-                    chain.insert(0, m)
-                    continue
-                break
-            for m in chain:
-                dests.append(_dest_of(ctx, m, text))
-            # 北朝鮮の首都ピョンヤンに到着 -> the state before the place
-            if len(dests) == 1 and dests[0][1] and chain:
-                prev = [x for x in before if x.end <= chain[0].start and ctx.is_state(x)]
-                if prev and re.fullmatch(r"の(?:首都)?", text[prev[-1].ext_end: chain[0].start]):
-                    dests = [(ctx.key(prev[-1]), dests[0][1])]
-            if not dests and form == "object":
-                # ロシア外相の北朝鮮訪問 : a noun form with the destination glued before it
-                glued = [m for m in before if m.ext_end == a]
-                if glued:
-                    dests = [_dest_of(ctx, glued[-1], text)]
-        elif form == "mutual":
-            vis = _mutual(ctx, sent, a)
-            for who, where in vis:
-                _add(visits, who, where, None, None, None, status_near(ctx, sent, a, b),
-                     ctx.evidence(sent, "visit.mutual", 0.6))
-            continue
-        dests = [d for d in dests if d[0] or d[1]]
-        if not dests:
-            continue
-        visitor, rule = _visitor(ctx, sent, a, b, form, dests)
-        if visitor is None:
-            continue
-        seg_start = max(sent.start, text.rfind("、", sent.start, a) + 1)
-        seg_dates = [d for d in ctx.dates.get(sent.idx, []) if d.value and seg_start <= d.start < a]
-        if seg_dates:
-            start, end = seg_dates[-1].value, seg_dates[-1].end_value
-        elif rule in ("visit.topic", "visit.subject"):
-            start, end = date_near(ctx, sent, a, b)
-            if start and not any(d.start < a and d.value == start for d in ctx.dates.get(sent.idx, [])):
-                start = end = None  # a date after the trigger belongs to the next clause
-        else:
-            start = end = None
-        status = status_near(ctx, sent, a, b) if form != "after" else (
-            "held" if past_sentence(sent) else "planned")  # 訪問先の…: the visit is under way
-        start, end = plausible_date(ctx, status, start, end)
-        for st, pl in dests:
-            if st and ctx.gaz.state_key_of(visitor) == st:
-                continue  # going home is not a visit
-            _add(visits, visitor, st, pl, start, end, status, ctx.evidence(sent, rule, 0.75))
-    return [
-        VisitStatement(visitor=v.visitor, destination=v.dest, location=v.place, start=v.start, end=v.end,
-                       status=v.status, doc_id=ctx.article.doc_id, evidence=tuple(v.evidence))
-        for v in visits
-    ]
+        cands.extend(apply_rules(ctx, t, None))
+    return [visit_statement(e, ctx.article.doc_id) for e in merge_events(cands)]
 
 
-def _add(visits: list[_Visit], who: str, st: str | None, pl: str | None, start: str | None, end: str | None,
-         status: str, ev: Evidence) -> None:
-    for v in visits:
-        if v.visitor == who and (v.dest == st or (pl and v.place == pl)) and dates_compatible(v.start, start, 7):
-            v.status = merge_status(v.status, status)
-            v.place = v.place or pl
-            v.start = v.start or start
-            v.end = v.end or end
-            if ev not in v.evidence:
-                v.evidence.append(ev)
-            return
-    visits.append(_Visit(who, st, pl, start, end, status, [ev]))
+def visits_to(ctx: DocContext, t: Trigger, dests: list[Dest], form: str) -> list[EventCandidate]:
+    """The visits of the trigger's visitor to ``dests``: its dates and status."""
+    dests = [d for d in dests if d[0] or d[1]]
+    if not dests:
+        return []
+    sent = ctx.sentence(t.start)
+    visitor, how = _visitor(ctx, sent, t)
+    if visitor is None:
+        return []
+    start, end = _visit_date(ctx, sent, t, how)
+    if form == "after":
+        status = "held" if past_sentence(ctx, sent) else "planned"  # 訪問先の…: the visit is under way
+    else:
+        status = status_near(ctx, sent, t.start, t.end)
+    start, end = plausible_date(ctx, status, start, end)
+    ev = ctx.evidence(sent, f"visit.{form}", 0.75)
+    out = []
+    for st, pl in dests:
+        if st and ctx.gaz.state_key_of(visitor) == st:
+            continue  # going home is not a visit
+        out.append(EventCandidate("visit", "Visit", frozenset([visitor]), t.label, st, pl, start, end, status,
+                                  [ev]))
+    return out
 
 
-def _visitor(ctx: DocContext, sent, a: int, b: int, form: str, dests) -> tuple[str | None, str]:  # type: ignore[no-untyped-def]
-    text = ctx.text
-    # relative clause: 北韓を訪れた徐薫, 31日から訪問しているロシアのラブロフ外相
-    tail = re.match(r"(?:し)?(?:た|ている|ていた|してい[るた]|中の|する|した)", text[b:])
-    if tail and form in ("object", "goal", "fixed", "prefix"):  # … 来日中のチン首相, 来日した尹大統領
-        pos = b + tail.end()
-        after = [m for m in ctx.mentions_between(pos, min(sent.end, pos + 25))]
-        for m in after:
-            if ctx.is_person(m) or (m.type == "Role" and ctx.entity(m)):
-                gap = text[pos: m.start]
-                if re.fullmatch(r"(?:[^、。「」]{0,12}の)?", gap):
-                    return ctx.key(m), "visit.relative"
-                break
-    # genitive: Xの北朝鮮訪問 / Xの訪米
-    first = min([a] + [m.start for m in ctx.mentions_between(sent.start, a)
-                       if m.ext_end == a and m.type in ("State", "Place")])
-    mods = "|".join(re.escape(w) for w in ctx.lex.get("visit_modifiers", [])) or "(?!x)x"
-    gen = [m for m in ctx.mentions_between(sent.start, first)
-           if re.fullmatch(rf"の(?:{mods})?", text[m.ext_end: first])]  # 習主席の(国賓)来日
-    if gen and (ctx.is_person(gen[-1]) or (gen[-1].type == "Role" and ctx.entity(gen[-1]))):
-        return ctx.key(gen[-1]), "visit.genitive"
-    if gen and gen[-1].type in ("Person", "Role"):
-        return None, ""  # the visitor is named but cannot be resolved (キム氏 of several): no guess
-    # a delegation: 北朝鮮の代表団が
-    for w in ctx.lex.get("delegation_words", []):
-        for m in re.finditer(rf"の?{re.escape(w)}", text[sent.start:a]):
-            st = [x for x in ctx.mentions_between(sent.start, sent.start + m.start() + 1) if ctx.is_state(x)
-                  and x.ext_end == sent.start + m.start()]
-            if st:
-                return ctx.key(st[-1]), "visit.delegation"
-    # the clause's topic, unless another person is marked by が in the verb's own clause (no verb
-    # between them): 林外相は、朴外相が来日する方向で調整 -> 朴外相 is who comes
-    subj = [m for m in ctx.mentions_between(sent.start, a) if m.particle in ("は", "が")
-            and (ctx.is_person(m) or (m.type == "Role" and ctx.entity(m)))]
-    if subj:
-        ga = [m for m in subj[1:] if m.particle == "が"]
-        if ga and ctx.key(ga[-1]) != ctx.key(subj[0]) and not ctx.predicate_between(ga[-1].ext_end, a):
-            return ctx.key(ga[-1]), "visit.subject"
-        return ctx.key(subj[0]), "visit.topic"
-    return None, ""
+def _visit_date(ctx: DocContext, sent: Sentence, t: Trigger, how: str) -> tuple[str | None, str | None]:
+    """The date in the trigger's own clause (after the last comma before it), or the clause's date when the
+    visitor is the clause's subject."""
+    seg_start = max(sent.start, ctx.text.rfind("、", sent.start, t.start) + 1)
+    seg_dates = [d for d in ctx.dates.get(sent.idx, []) if d.value and seg_start <= d.start < t.start]
+    if seg_dates:
+        return seg_dates[-1].value, seg_dates[-1].end_value
+    if how in ("topic", "subject"):
+        start, end = date_near(ctx, sent, t.start, t.end)
+        if start and any(d.start < t.start and d.value == start for d in ctx.dates.get(sent.idx, [])):
+            return start, end
+    return None, None  # a date after the trigger belongs to the next clause
 
 
-def _mutual(ctx: DocContext, sent, a: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def dest_of(ctx: DocContext, m: Mention) -> Dest:
+    """(destination state, place) for a destination mention; a place's state is the destination."""
+    e = ctx.entity(m)
+    if e is None:
+        return None, None
+    k = ctx.key(m)
+    if e.type == "State":
+        return k, None
+    if e.type != "Place":
+        return None, None
+    st = ctx.gaz.state_key_of(k)
+    if st is None:
+        prev = [x for x in ctx.rec.mentions if x.end in (m.start - 1, m.start) and ctx.is_state(x)]
+        links = ("", "の", "・", *(f"の{c}" for c in ctx.lex["capital_links"]))
+        if prev and ctx.text[prev[-1].end: m.start] in links:
+            st = ctx.key(prev[-1])
+    return st or k, k
+
+
+# ---- forms ----------------------------------------------------------------------------------------
+
+@rule("visit", "prefix")
+def visit_prefix(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
+    """訪朝, 訪米: the state after 訪."""
+    comp = [m for m in ctx.rec.mentions if m.start == t.start + 1 and m.via_compound]
+    return visits_to(ctx, t, [(ctx.key(comp[0]), None)] if comp else [], "prefix")
+
+
+@rule("visit", "fixed")
+def visit_fixed(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
+    """来日, 来韓: the destination is in the word."""
+    return visits_to(ctx, t, [(f"state:{t.dest}", None)], "fixed")
+
+
+@rule("visit", "after")
+def visit_after(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
+    """訪問先の北京で, 訪問中のニューヨークで: the place named after, the visit under way."""
+    sent = ctx.sentence(t.start)
+    after = [m for m in ctx.mentions_between(t.end, min(sent.end, t.end + 20)) if m.type in ("State", "Place")]
+    if after and ctx.text.startswith(ctx.lex["visit_during"], t.start) and after[0].start != t.end:
+        return []  # 訪問中の is followed by the place itself, else it qualifies someone (訪問中の岸田首相)
+    if not after:
+        return []
+    st, pl = dest_of(ctx, after[0])
+    e1 = ctx.entity(after[1]) if len(after) > 1 else None
+    if e1 is not None and e1.type == "Place":
+        pl = ctx.key(after[1])
+    return visits_to(ctx, t, [(st, pl)], "after")
+
+
+@rule("visit", "object")
+def visit_object(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
+    """中国を訪問 / 北朝鮮を初めて訪問 / ウクライナを電撃訪問, or a noun form with the destination glued
+    before it (ロシア外相の北朝鮮訪問)."""
+    dests = _marked_destinations(ctx, t, _object_marker(ctx))
+    if not dests:
+        before = [m for m in ctx.mentions_between(ctx.sentence(t.start).start, t.start)
+                  if m.type in ("State", "Place") and m.ext_end == t.start]
+        dests = [dest_of(ctx, before[-1])] if before else []
+    return visits_to(ctx, t, dests, "object")
+
+
+@rule("visit", "goal")
+def visit_goal(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
+    """ピョンヤンに到着: the destination marked by に."""
+    return visits_to(ctx, t, _marked_destinations(ctx, t, "に$"), "goal")
+
+
+@rule("visit", "suffix")
+def visit_suffix(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
+    """日本入り: the destination glued before the word."""
+    return visits_to(ctx, t, _marked_destinations(ctx, t, "$"), "suffix")
+
+
+@rule("visit", "mutual")
+def visit_mutual(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
     """安倍首相と習主席の相互往来 -> each visits the other's state."""
-    ms = [m for m in ctx.mentions_between(sent.start, a) if ctx.is_person(m)]
+    sent = ctx.sentence(t.start)
+    ms = [m for m in ctx.mentions_between(sent.start, t.start) if ctx.is_person(m)]
     pair = [m for m in ms if m.particle in ("と", "の")][-2:]
     if len(pair) != 2 or pair[0].particle != "と":
         return []
-    out = []
     keys = [ctx.key(m) for m in pair]
     states = [ctx.gaz.state_key_of(k) or _state_from_positions(ctx, k) for k in keys]
-    if all(keys) and all(states) and states[0] != states[1]:
-        out = [(keys[0], states[1]), (keys[1], states[0])]
-    return out  # type: ignore[return-value]
+    if not all(keys) or not all(states) or states[0] == states[1]:
+        return []
+    status = status_near(ctx, sent, t.start, t.end)
+    ev = ctx.evidence(sent, "visit.mutual", 0.6)
+    return [EventCandidate("visit", "Visit", frozenset([k]), t.label, st, None, None, None, status, [ev])
+            for k, st in ((keys[0], states[1]), (keys[1], states[0]))]
+
+
+# ---- what the forms share ---------------------------------------------------------------------------
+
+def _object_marker(ctx: DocContext) -> str:
+    """を between the destination and the verb, with what may stand there: 2カ国を, を5日から, を国賓として,
+    を初めて, を電撃(訪問)."""
+    lex = ctx.lex
+    return (f"(?:など)?(?:{lex.alternation('state_count')})?を(?:{lex.alternation('day_from')})?"
+            f"{lex.alternation('visit_adverbials')}?{lex.alternation('visit_modifiers')}?$")
+
+
+def _marked_destinations(ctx: DocContext, t: Trigger, marker: str) -> list[Dest]:
+    """The destinations right before the trigger, each joined to the next by a list word (AやB、Cを)."""
+    sent = ctx.sentence(t.start)
+    before = [m for m in ctx.mentions_between(sent.start, t.start) if m.type in ("State", "Place")]
+    joiner = ctx.lex.regex("list_joiners")
+    day_from = ctx.lex.alternation("day_from")
+    chain: list[Mention] = []
+    for m in reversed(before):
+        gap = ctx.text[m.ext_end: (chain[0].start if chain else t.start)]
+        if not chain:
+            if re.fullmatch(f"(?:{day_from})?{marker}", gap):
+                chain.insert(0, m)
+                continue
+            break
+        if joiner.fullmatch(gap):
+            chain.insert(0, m)
+            continue
+        break
+    dests = [dest_of(ctx, m) for m in chain]
+    # 北朝鮮の首都ピョンヤンに到着 -> the state before the place
+    if len(dests) == 1 and dests[0][1] and chain:
+        prev = [x for x in before if x.end <= chain[0].start and ctx.is_state(x)]
+        if prev and ctx.lex.regex("capital_links", "の{}?").fullmatch(ctx.text, prev[-1].ext_end, chain[0].start):
+            dests = [(ctx.key(prev[-1]), dests[0][1])]
+    return dests
+
+
+def _visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[str | None, str]:
+    """Who visits, and how that was read (relative, genitive, delegation, subject, topic)."""
+    if t.forms[0] in ("object", "goal", "fixed", "prefix"):
+        rel = _relative_visitor(ctx, sent, t)
+        if rel:
+            return rel, "relative"
+    decided, who = _genitive_visitor(ctx, sent, t)
+    if decided:
+        return who, "genitive"
+    who = _delegation(ctx, sent, t)
+    if who:
+        return who, "delegation"
+    return _subject_visitor(ctx, sent, t)
+
+
+def _relative_visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> str | None:
+    """北韓を訪れた徐薫, 31日から訪問しているロシアのラブロフ外相, 来日中のチン首相."""
+    tail = ctx.lex.regex("visit_relative_tail").match(ctx.text, t.end)
+    if not tail:
+        return None
+    pos = tail.end()
+    for m in ctx.mentions_between(pos, min(sent.end, pos + 25)):
+        if ctx.is_person(m) or (m.type == "Role" and ctx.entity(m)):
+            if re.fullmatch(r"(?:[^、。「」]{0,12}の)?", ctx.text[pos: m.start]):
+                return ctx.key(m)
+            return None
+    return None
+
+
+def _genitive_visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[bool, str | None]:
+    """Xの北朝鮮訪問 / Xの訪米 / 習主席の国賓来日: (True, the person in the genitive); (True, None) when the
+    person is named but cannot be resolved (キム氏 of several): no guess; (False, None) when none."""
+    first = min([t.start] + [m.start for m in ctx.mentions_between(sent.start, t.start)
+                             if m.ext_end == t.start and m.type in ("State", "Place")])
+    link = ctx.lex.regex("visit_modifiers", "の{}?")
+    gen = [m for m in ctx.mentions_between(sent.start, first) if link.fullmatch(ctx.text, m.ext_end, first)]
+    if not gen:
+        return False, None
+    if ctx.is_person(gen[-1]) or (gen[-1].type == "Role" and ctx.entity(gen[-1])):
+        return True, ctx.key(gen[-1])
+    return gen[-1].type in ("Person", "Role"), None
+
+
+def _delegation(ctx: DocContext, sent: Sentence, t: Trigger) -> str | None:
+    """北朝鮮の代表団が: the state whose delegation travels."""
+    for w in ctx.lex["delegation_words"]:
+        for m in re.finditer(f"の?{re.escape(w)}", ctx.text[sent.start: t.start]):
+            at = sent.start + m.start()
+            st = [x for x in ctx.mentions_between(sent.start, at + 1) if ctx.is_state(x) and x.ext_end == at]
+            if st:
+                return ctx.key(st[-1])
+    return None
+
+
+def _subject_visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[str | None, str]:
+    """The clause's topic, unless another person is marked by が in the verb's own clause (no verb between
+    them): 林外相は、朴外相が来日する方向で調整 -> 朴外相 is who comes."""
+    subj = [m for m in ctx.mentions_between(sent.start, t.start) if m.particle in ("は", "が")
+            and (ctx.is_person(m) or (m.type == "Role" and ctx.entity(m)))]
+    if not subj:
+        return None, ""
+    ga = [m for m in subj[1:] if m.particle == "が"]
+    if ga and ctx.key(ga[-1]) != ctx.key(subj[0]) and not ctx.predicate_between(ga[-1].ext_end, t.start):
+        return ctx.key(ga[-1]), "subject"
+    return ctx.key(subj[0]), "topic"
 
 
 def _state_from_positions(ctx: DocContext, key: str | None) -> str | None:
