@@ -96,16 +96,36 @@ class Gazetteer:
     abbrev: dict[str, str] = field(default_factory=dict)  # 米 -> state:US
     posts: dict[str, Post] = field(default_factory=dict)
     lexicon: Lexicon = field(default_factory=lambda: Lexicon({}))
+    ambiguous: dict[str, list[GazEntry]] = field(default_factory=dict)  # a name several entries share
+    _compound_posts: dict[str, Post | None] = field(default_factory=dict)
+    _titles_sorted: list[str] = field(default_factory=list)
 
     def lookup(self, name: str) -> GazEntry | None:
         return self.by_name.get(norm(name))
 
     def post(self, title: str) -> Post | None:
-        return self.posts.get(title)
+        """The post a title names: a known title, or a compound ending with one (軍参謀総長 is a 参謀総長,
+        外交安全保障上級代表 a 代表), or a field minister (経済相). A compound is its own canonical form."""
+        if title in self.posts:
+            return self.posts[title]
+        if title not in self._compound_posts:
+            self._compound_posts[title] = self._compound_post(title)
+        return self._compound_posts[title]
+
+    def _compound_post(self, title: str) -> Post | None:
+        base = next((t for t in self.titles_longest_first if len(t) >= 2 and title.endswith(t)), None)
+        if base is None and re.fullmatch(self.lexicon["field_minister"], title):
+            base = self.lexicon["minister_post"]
+        p = self.posts.get(base) if base else None
+        if p is None:
+            return None
+        return Post(title=title, canonical=title, rank=p.rank, leader=p.leader and base == title, domain=p.domain)
 
     @property
     def titles_longest_first(self) -> list[str]:
-        return sorted(self.posts, key=len, reverse=True)
+        if len(self._titles_sorted) != len(self.posts):
+            self._titles_sorted = sorted(self.posts, key=len, reverse=True)
+        return self._titles_sorted
 
     def party_of(self, state_key: str | None, word: str) -> str | None:
         """The party of a state written by a generic word (共産党 of state:CN -> org:中国共産党)."""
@@ -194,6 +214,7 @@ def load() -> Gazetteer:
             state=o.get("state"),
         ))
     for k in ambiguous:
+        g.ambiguous[k] = [e for e in g.entries.values() if any(norm(n) == k for n in (e.label, *e.names) if n)]
         del g.by_name[k]
     g.surfaces = {n for n in g.surfaces if norm(n) in g.by_name}
     for p in _read("posts.json"):
