@@ -39,8 +39,8 @@ def _mention(*args, **kwargs) -> Mention:  # type: ignore[no-untyped-def]
 class NameFinder:
     """Candidate mentions of one document, step by step."""
 
-    def __init__(self, gaz: Gazetteer, titles: Titles, doc: Doc, text: str) -> None:
-        self.g, self.titles, self.doc, self.text = gaz, titles, doc, text
+    def __init__(self, gaz: Gazetteer, titles: Titles, doc: Doc, text: str, published: str | None = None) -> None:
+        self.g, self.titles, self.doc, self.text, self.published = gaz, titles, doc, text, published
         self.lex = gaz.lexicon
         self.taken = [False] * (len(text) + 1)
         self.person_tokens = self._person_token_spans()
@@ -144,7 +144,9 @@ class NameFinder:
                 continue
             out.append(_mention(m.start(1), m.end(1), name, "Organization", source="quoted-org"))
             if m.group(2) and re.fullmatch(rf"[{KATA}A-Za-z]+", m.group(2)):
-                out.append(_mention(m.start(2), m.end(2), m.group(2), "Organization", source="quoted-org-gloss"))
+                # 南米南部共同市場(メルコスール): the short name in brackets is the same organization
+                out.append(_mention(m.start(2), m.end(2), m.group(2), "Organization", key=f"org:{norm(name)}",
+                                    source="quoted-org-gloss"))
         return out
 
     # -- the gazetteer ------------------------------------------------------------------------------
@@ -252,7 +254,8 @@ class NameFinder:
         フナトウ軍参謀総長, モゲリーニ外交安全保障上級代表)."""
         out = set()
         for m in re.finditer(rf"({KATA_NAME})(?=[{KANJI}])", self.text):
-            if len(m.group(1)) >= 2 and self.titles.match(self.text, m.end(), self.bounds):
+            if len(m.group(1)) >= 2 and (self.titles.match(self.text, m.end(), self.bounds)
+                                          or self._unknown_org_prefix(m.end())[2] is not None):
                 out.add(m.end())
         for _, b in self.person_tokens:  # 崔天凱アジア局長, 四方敬之内閣広報官 (not 孫衛|東副外相: 東 is the name's)
             t = self.titles.match(self.text, b, self.bounds) if re.match(f"[{KANJI}{KATA}]", self.text[b: b + 1]) else None
@@ -273,23 +276,48 @@ class NameFinder:
             e = self.g.lookup(name)
             if any(self.taken[a: a + len(name)]) or (e is not None and e.type not in ("Official", "Person")):
                 return None
-            return _mention(a, a + len(name), name, "Person", key=self._disambiguated(name, pos),
+            return _mention(a, a + len(name), name, "Person", key=self._official_by_title(name, pos),
                             source="titled")
         tok = self._kanji_name_before(pos)
         if tok is not None:
             return tok
         return self._surname_before(pos)
 
-    def _disambiguated(self, name: str, pos: int) -> str | None:
-        """A name the gazetteer holds for several people (ジョン・ケリー), told apart by the title after it."""
-        entries = self.g.ambiguous.get(norm(name), [])
-        if not entries:
-            return None
+    def _official_by_title(self, name: str, pos: int) -> str | None:
+        """The gazetteer official a titled name stands for when the gazetteer cannot tell by the name alone:
+        a name several entries share (ジョン・ケリー), a one-character name (菅), or a surname (小泉) — the
+        one entry so named whose posts include the title, held on the article's date when it is known."""
         t = self.titles.match(self.text, self._after_prefix(pos), self.bounds)
         if t is None:
             return None
-        fits = [e for e in entries if any(p.get("title") == t.title for p in e.posts)]
+        want = self._canonical(t.title)
+        n = norm(name)
+        fits = [e for e in self._officials_named(n)
+                if any(self._canonical(p.get("title", "")) == want and self._held(p) for p in e.posts)]
         return fits[0].key if len(fits) == 1 else None
+
+    def _officials_named(self, n: str) -> list[GazEntry]:
+        if n in self.g.ambiguous:
+            return self.g.ambiguous[n]
+        e = self.g.by_name.get(n)
+        if e is not None:
+            return [e] if e.type == "Official" else []
+        if len(n) < 2 or not re.fullmatch(f"[{KANJI}]+", n):
+            return []
+        return [e for e in self._officials if any(norm(x).startswith(n) and len(norm(x)) - len(n) <= 3
+                                                  for x in (e.label, *e.names) if x)]
+
+    @cached_property
+    def _officials(self) -> list[GazEntry]:
+        return [e for e in self.g.entries.values() if e.type == "Official"]
+
+    def _canonical(self, title: str) -> str:
+        post = self.g.post(title)
+        return post.canonical if post else title
+
+    def _held(self, post: dict) -> bool:
+        d = self.published
+        return not d or (str(post.get("from") or "0000") <= d and (not post.get("to") or d <= str(post["to"])))
 
     def _after_prefix(self, pos: int) -> int:
         """Past a one-character state or a state/organization name written between a name and its title."""
@@ -308,7 +336,9 @@ class NameFinder:
             if any(self.taken[a:b]) or not re.fullmatch(f"[{KANJI}]+", text[a:b]):
                 return None
             name = self.trim_kanji_name(text[a:b], 4 if self._family_name_first(b - 4, b) else 3)
-            return _mention(b - len(name), b, name, "Person", source="titled") if 1 <= len(name) <= 4 else None
+            if not 1 <= len(name) <= 4:
+                return None
+            return _mention(b - len(name), b, name, "Person", key=self._official_by_title(name, b), source="titled")
         run = re.search(rf"(?:^|(?<=[の、，,\s」』]))([{KANJI}]{{2,3}})$", text[max(0, pos - 4): pos])
         if not run or any(self.taken[pos - len(run.group(1)): pos]):
             return None
@@ -331,10 +361,8 @@ class NameFinder:
             if ch in self.lex["not_surname_chars"]:
                 return None
             return _mention(pos - 1, pos, ch, "Person", source="surname")
-        t = self.titles.match(self.text, pos, self.bounds)
-        if e.type == "Official" and t and any(p.get("title") == t.title for p in e.posts):
-            return _mention(pos - 1, pos, ch, "Person", key=e.key, source="surname")
-        return None
+        key = self._official_by_title(ch, pos)
+        return _mention(pos - 1, pos, ch, "Person", key=key, source="surname") if key else None
 
     def _person_token_spans(self) -> list[tuple[int, int]]:
         """Runs of tokens tagged as person names (人名) or labelled Person by GiNZA's NER."""
@@ -447,9 +475,11 @@ class NameFinder:
         party = next((w for w in self.lex["party_words"] if text.startswith(w, pos)
                       and self.titles.match(text, pos + len(w), self.bounds)), None)
         if party:
-            state = [p for p in by_start.values() if p.end == m.start - 1 and text[p.end: m.start] == "の"
-                     and p.type == "State" and p.key]
-            org = self.g.party_of(state[-1].key, party) if state else None
+            # 中国の王毅共産党政治局員, 中国の外交トップ・王毅共産党政治局員: the state named last before the name
+            line = text.rfind("\n", 0, m.start)
+            state = [p for p in by_start.values() if line < p.start and p.end <= m.start and p.type == "State"
+                     and p.key and not re.search(r"[。は]", text[p.end: m.start])]
+            org = self.g.party_of(max(state, key=lambda s: s.start).key, party) if state else None
             if org:
                 return pos + len(party), org, None
         return self._unknown_org_prefix(pos)

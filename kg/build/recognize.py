@@ -146,9 +146,11 @@ class Recognizer:
         self.g = gaz or load()
         self.titles = Titles(self.g)
 
-    def recognize(self, doc: Doc, text: str) -> Recognized:
+    def recognize(self, doc: Doc, text: str, published: str | None = None) -> Recognized:
+        """The mentions of a parsed text; ``published`` (the article's date) tells which office holder a
+        known surname with a title stands for."""
         rec = Recognized(text, sentences_of(doc, text), [], find_quotes(text))
-        finder = NameFinder(self.g, self.titles, doc, text)
+        finder = NameFinder(self.g, self.titles, doc, text, published)
         rec.person_token_spans = finder.person_tokens
         mentions = finder.find()
         mentions = sorted([*mentions, *finder.attach_titles(mentions)], key=lambda x: x.start)

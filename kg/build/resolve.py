@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from kg.build.gazetteer import Gazetteer, load, norm
+from kg.build.names import LATIN_PART
 from kg.build.recognize import KANJI, Mention, Recognized
 
 
@@ -45,10 +46,10 @@ def _edit1(a: str, b: str) -> bool:
 
 def components(name: str) -> set[str]:
     """The parts of a full name a text may use alone: surname and given-name segments."""
-    parts = re.split(r"[・＝=]", name)
+    parts = [x for x in re.split(r"[・＝=]", name) if not re.fullmatch(LATIN_PART, x)]
     out: set[str] = set()
     if len(parts) > 1:
-        out.update({parts[0], parts[-1]})
+        out.update({parts[0], parts[-1]})  # トミー・E・レメンゲサウ・Jr: トミー and レメンゲサウ
     elif re.fullmatch(rf"[{KANJI}]+", name) and len(name) >= 2:
         out.add(name[0])
         if len(name) >= 3:

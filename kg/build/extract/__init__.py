@@ -7,7 +7,9 @@ and the rule modules here read posts, meetings, visits and quotes off the mentio
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from kg.build.extract.context import DocContext
 from kg.build.extract.meetings import extract_meetings
@@ -28,7 +30,7 @@ __all__ = ["extract_document"]
 def extract_document(article: Article, doc: Doc) -> DocumentStatements:
     """Entities and statements of one article parsed by GiNZA."""
     gaz = load()
-    rec = Recognizer(gaz).recognize(doc, normalize_punctuation(article.text))
+    rec = Recognizer(gaz).recognize(doc, normalize_text(article.text, gaz.lexicon), article.published)
     ents = Resolver(gaz).resolve(rec)
     ctx = DocContext(article, rec, ents, gaz, doc=doc)
     positions = extract_positions(ctx)
@@ -41,13 +43,15 @@ def extract_document(article: Article, doc: Doc) -> DocumentStatements:
     return DocumentStatements(article, tuple(records), tuple(statements))
 
 
-# Punctuation some outlets use in place of the usual one (MOFA writes ，). One character for one,
-# so every offset stays valid in the article's own text.
-_PUNCT = str.maketrans({"，": "、", "．": "。"})
-
-
-def normalize_punctuation(text: str) -> str:
-    return text.translate(_PUNCT)
+def normalize_text(text: str, lex: Mapping[str, Any]) -> str:
+    """The text the rules read: punctuation some outlets use in place of the usual one (MOFA writes ，),
+    and hiragana written by mistake inside a katakana name (ぺニャ for ペニャ). One character for one, so
+    every offset stays valid in the article's own text."""
+    text = text.translate(str.maketrans(lex["punctuation_variants"]))
+    looks = lex["kana_lookalikes"]
+    kata = "[\u30a1-\u30f4\u30fc]"
+    pat = re.compile(f"(?<={kata})[{''.join(looks)}]|[{''.join(looks)}](?={kata})")
+    return pat.sub(lambda m: looks[m.group(0)], text)
 
 
 def _entity_records(ctx: DocContext, statements: list[Statement]) -> list[EntityRecord]:
