@@ -225,10 +225,15 @@ class NameFinder:
     def _titled_names(self) -> list[Mention]:
         """Names directly followed by a post title (maybe with a state/org between) or an honorific."""
         out: list[Mention] = []
+        covered = -1  # the end of the last compound title read: a later title start inside it names no one
         for pos in self._title_starts():
+            if pos < covered:
+                continue
             m = self._name_before(pos)
             if m is not None:
                 out.append(m)
+                t = self.titles.match(self.text, pos, self.bounds)
+                covered = t.end if t else covered
         return out
 
     def _title_starts(self) -> list[int]:
@@ -588,8 +593,6 @@ class NameFinder:
 
     def _pairs(self, rec: Recognized) -> list[Mention]:
         out = []
-        for w in self.lex["pair_words"]:
-            for mm in re.finditer(re.escape(w), self.text):
-                if not rec.in_quote(mm.start()):
-                    out.append(_mention(mm.start(), mm.end(), w, "Pair", source="pair", ext_end=mm.end()))
+        for mm in self.lex.regex("pair_words").finditer(self.text):
+            out.append(_mention(mm.start(), mm.end(), mm.group(0), "Pair", source="pair", ext_end=mm.end()))
         return out

@@ -115,5 +115,18 @@ def parse_many(texts: Iterable[str], batch_size: int = 8) -> Iterator[Doc]:
                 yield mine[0]
                 continue
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # GiNZA's per-token user data is not needed after parsing
-                yield Doc.from_docs(mine, ensure_whitespace=False)
+                warnings.simplefilter("ignore")  # GiNZA's per-token user data is carried over below
+                merged = Doc.from_docs(mine, ensure_whitespace=False)
+            _join_bunsetu(merged, mine)
+            yield merged
+
+
+def _join_bunsetu(merged: Doc, parts: list[Doc]) -> None:
+    """GiNZA's phrase (bunsetu) boundaries of the chunks, carried into the joined Doc."""
+    labels: list[str] = []
+    heads: list[int] = []
+    for d in parts:
+        heads.extend(h + len(labels) for h in d.user_data.get("bunsetu_heads", ()))
+        labels.extend(d.user_data.get("bunsetu_bi_labels") or ["B"] * len(d))
+    merged.user_data["bunsetu_bi_labels"] = labels
+    merged.user_data["bunsetu_heads"] = tuple(heads)

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 #: token tags that close a phrase without being its content: particles, punctuation, auxiliaries
 _FUNCTION_POS = {"ADP", "PUNCT", "SCONJ", "AUX", "PART"}
@@ -72,10 +72,21 @@ class Parse:
         return any(q.idx == upper.idx for q in self.chain_up(lower, steps)[1:])
 
 
-def _phrases(doc: Doc) -> list[Phrase]:
-    from ginza import bunsetu_spans
+def _spans(doc: Doc) -> list[Span]:
+    """The bunsetu of the parse, from GiNZA's B/I labels (a content word and the particles after it when
+    they are missing)."""
+    labels = doc.user_data.get("bunsetu_bi_labels")
+    if not labels or len(labels) != len(doc):
+        labels = ["B" if t.i == 0 or (t.pos_ not in _FUNCTION_POS and doc[t.i - 1].pos_ in _FUNCTION_POS) else "I"
+                  for t in doc]
+    starts = [i for i, lab in enumerate(labels) if lab == "B"] or [0]
+    if starts[0] != 0:
+        starts.insert(0, 0)
+    return [doc[a:b] for a, b in zip(starts, [*starts[1:], len(doc)], strict=True) if b > a]
 
-    spans = list(bunsetu_spans(doc))
+
+def _phrases(doc: Doc) -> list[Phrase]:
+    spans = _spans(doc)
     tok2phrase = {t.i: i for i, s in enumerate(spans) for t in s}
     out = []
     for i, s in enumerate(spans):
@@ -91,3 +102,21 @@ def _phrases(doc: Doc) -> list[Phrase]:
         out.append(Phrase(i, s.start_char, end, s.text, "".join(reversed(tail)), head.pos_,
                           gov if gov != i else None, head.dep_))
     return out
+
+
+def mentions_in(ctx, phrase: Phrase) -> list:  # type: ignore[no-untyped-def]
+    """The mentions whose name ends inside ``phrase``."""
+    return [m for m in ctx.rec.mentions if phrase.start <= m.end - 1 < phrase.end]
+
+
+def clause_subjects(ctx, phrase: Phrase, markers: tuple[str, ...] = ("は", "が", "も")) -> list:  # type: ignore[no-untyped-def]
+    """The topic or subject of the clause ``phrase`` belongs to: the mentions in phrases marked は/が/も that
+    depend on ``phrase`` or on a predicate it depends on, nearest first (the topic of a sentence is
+    shared by the clauses it governs: 岸田首相は…インドに向けて…出発した)."""
+    parse = ctx.parse
+    for p in parse.chain_up(phrase, 6):
+        subj = [q for q in parse.dependents(p) if q.idx != phrase.idx and q.marker.startswith(markers)]
+        found = [m for q in subj for m in mentions_in(ctx, q)]
+        if found:
+            return found
+    return []

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kg.build.extract.clause import clause_subjects
 from kg.build.extract.common import (
     date_near,
     leaders,
@@ -33,6 +34,7 @@ from kg.build.extract.common import (
 from kg.build.extract.context import DocContext
 from kg.build.extract.merging import EventCandidate, meeting_statement, merge_events
 from kg.build.extract.triggers import Trigger, apply_rules, rule
+from kg.build.gazetteer import Post
 from kg.build.recognize import Mention
 from kg.records import MeetingStatement, PositionStatement
 
@@ -74,8 +76,20 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
 
 
 def verbal(ctx: DocContext, t: Trigger) -> bool:
-    """The trigger is used as a verb (会談し, 会談を行った, 会談に臨んだ), not as a noun."""
-    return ctx.lex.regex("meeting_verb_after").match(ctx.text, t.end) is not None
+    """The trigger is used as a verb (会談し, 会談を行った, 会談に臨んだ), or is what a light verb holds,
+    carries out or plans (首脳会談を実現する, 会談の開催を延期): an event, not a topic of talk."""
+    if ctx.lex.regex("meeting_verb_after").match(ctx.text, t.end) is not None:
+        return True
+    ph = ctx.parse.at(t.start) if ctx.parse else None
+    if ph is None or not ph.marker.startswith(("を", "が", "は", "の")):
+        return False
+    light = ctx.lex.regex("light_verbs")
+    for up in ctx.parse.chain_up(ph, 2)[1:]:
+        if light.match(up.text):
+            return True
+        if not up.marker.startswith(("を", "の")):
+            break
+    return False
 
 
 def meeting(ctx: DocContext, t: Trigger, scope: MeetingScope, parties: set[str], form: str,
@@ -183,23 +197,85 @@ def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list
 
 @rule("meeting", "same-clause")
 def meeting_same_clause(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
-    """The word repeated in one sentence with no parties of its own: the parties of its first mention."""
+    """A second event word in one sentence with no parties of its own (AはBと電話会談し、…早期に首脳会談を
+    行うことで一致した): the parties of the first."""
     last = scope.in_sentence.get(ctx.sentence(t.start).idx)
-    if t.in_quote or not last or not last.parties or last.word != t.word or not verbal(ctx, t):
+    if t.in_quote or not last or not last.parties or not verbal(ctx, t):
         return []
     if parties_before(ctx, t, scope):
         return []
+    ph = ctx.parse.at(t.start) if ctx.parse else None
+    subjects = [m for m in clause_subjects(ctx, ph) if m.end <= t.start] if ph else []
+    if subjects and not any(ctx.key(m) in last.parties for m in subjects):
+        return []  # the clause has a subject of its own (両外相は…首脳会談について協議した)
     return meeting(ctx, t, scope, set(last.parties), "same-clause")
 
 
 @rule("meeting", "pair")
 def meeting_pair(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
-    """両外相は会談し / 2人は会談した: the parties of the previous meeting."""
-    if t.in_quote or not scope.last_parties or not verbal(ctx, t):
+    """両外相は会談し / 2人は会談した / 両首脳は…首脳会談を実現することで一致: the parties of the previous
+    meeting, else the last two people named who hold the pair's post (両外相: two foreign ministers)."""
+    if not verbal(ctx, t):
         return []
-    if not any(m.type == "Pair" for m in parties_before(ctx, t, scope)):
+    pairs = [m for m in parties_before(ctx, t, scope) if m.type == "Pair"] or _pair_subject(ctx, t)
+    if not pairs or (t.in_quote and not pairs[-1].in_quote):
         return []
-    return meeting(ctx, t, scope, set(scope.last_parties), "pair")
+    want = _pair_post(ctx, pairs[-1])
+    last = scope.last_parties
+    if last and not t.in_quote and (want is None or all(_holds_like(ctx, scope, k, want) for k in last)):
+        return meeting(ctx, t, scope, set(last), "pair")
+    return meeting(ctx, t, scope, _pair_members(ctx, scope, pairs[-1], want), "pair")
+
+
+def _pair_post(ctx: DocContext, pair: Mention) -> Post | None:
+    """The post a pair word names (両外相 -> 外相), None for 両者, 2人."""
+    prefix = ctx.lex["pair_prefix"]
+    return ctx.gaz.post(pair.text[len(prefix):]) if pair.text.startswith(prefix) else None
+
+
+def _pair_subject(ctx: DocContext, t: Trigger) -> list[Mention]:
+    """A pair word that is the topic of the clause the trigger belongs to (両首脳は…首脳会談を実現)."""
+    ph = ctx.parse.at(t.start) if ctx.parse else None
+    if ph is None:
+        return []
+    return [m for m in clause_subjects(ctx, ph) if m.type == "Pair" and m.end <= t.start]
+
+
+def _pair_members(ctx: DocContext, scope: MeetingScope, pair: Mention, want: Post | None) -> set[str]:
+    """The two people last named before ``pair`` who hold the post it names (両外相 -> 外相; 両首脳 -> leaders)."""
+    seen: list[str] = []
+    for m in reversed(ctx.mentions_between(0, pair.start, quotes=True)):
+        k = ctx.key(m)
+        if k is None or k in seen or not ctx.is_person(m) or (pair.in_quote and not m.in_quote):
+            continue
+        if want is not None and not _holds_like(ctx, scope, k, want):
+            continue
+        seen.append(k)
+        if len(seen) == 2:
+            return set(seen)
+    return set()
+
+
+def _holds_like(ctx: DocContext, scope: MeetingScope, key: str, want: Post) -> bool:
+    for p in scope.positions:
+        post = ctx.gaz.post(p.post)
+        if p.holder == key and post is not None and (post.canonical == want.canonical or (
+                want.leader and (post.leader or post.rank in ctx.lex["leader_ranks"]))
+                or (want.domain and post.domain == want.domain and post.rank == want.rank)):
+            return True
+    return False
+
+
+@rule("meeting", "hosted")
+def meeting_hosted(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
+    """X主催の昼食会に出席した: the host and whoever attends (the clause's topic)."""
+    if t.in_quote or ctx.parse is None:
+        return []
+    host_re = ctx.lex.regex("host_markers", "の?{}")
+    hosts = [m for m in parties_before(ctx, t, scope) if host_re.fullmatch(ctx.text, m.ext_end, t.start)]
+    ph = ctx.parse.at(t.start)
+    guests = [m for m in clause_subjects(ctx, ph) if is_party(ctx, m)] if hosts and ph else []
+    return meeting(ctx, t, scope, _keys(ctx, t, scope, hosts[-1:] + guests[:1]), "hosted") if guests else []
 
 
 # ---- what the forms share ---------------------------------------------------------------------------
@@ -260,7 +336,7 @@ def compound_states(ctx: DocContext, a: int) -> tuple[list[str], str | None]:
 def _compound_subject(ctx: DocContext, lo: int, a: int) -> tuple[list[str], str | None] | None:
     """日米韓(3カ国)の外相は…会談した: the states of a compound that, with a post, is the subject of the
     meeting verb at a, when nobody is named as the partner (と) in between."""
-    titles = [*ctx.gaz.titles_longest_first, *ctx.lex["summit_title_words"]]
+    titles = [*ctx.gaz.titles_longest_first, *ctx.lex["summit_title_words"], *ctx.lex["state_group_nouns"]]
     plural = ctx.lex.alternation("plural_suffixes")
     subject_re = re.compile("(の)?(" + "|".join(re.escape(x) for x in titles) + f"){plural}?(?:は|が)")
     subj = None
