@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 
+from kg.build.extract.clause import mentions_in
 from kg.build.extract.common import date_near, negated, past_sentence, plausible_date, status_near
 from kg.build.extract.context import DocContext
 from kg.build.extract.merging import EventCandidate, merge_events, visit_statement
@@ -33,7 +34,7 @@ Dest = tuple[str | None, str | None]  # (destination state, place)
 def extract_visits(ctx: DocContext) -> list[VisitStatement]:
     cands: list[EventCandidate] = []
     for t in ctx.triggers("visit"):
-        if t.in_quote or negated(ctx, t.end):
+        if negated(ctx, t.end):
             continue  # 中国を訪問していない
         cands.extend(apply_rules(ctx, t, None))
     return [visit_statement(e, ctx.article.doc_id) for e in merge_events(cands)]
@@ -46,8 +47,8 @@ def visits_to(ctx: DocContext, t: Trigger, dests: list[Dest], form: str) -> list
         return []
     sent = ctx.sentence(t.start)
     visitor, how = _visitor(ctx, sent, t)
-    if visitor is None:
-        return []
+    if visitor is None or (t.in_quote and how != "quoted"):
+        return []  # in quoted speech, only a visitor named in the same words is read
     start, end = _visit_date(ctx, sent, t, how)
     if form == "after":
         status = "held" if past_sentence(ctx, sent) else "planned"  # 訪問先の…: the visit is under way
@@ -132,12 +133,50 @@ def visit_after(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate
 def visit_object(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
     """中国を訪問 / 北朝鮮を初めて訪問 / ウクライナを電撃訪問, or a noun form with the destination glued
     before it (ロシア外相の北朝鮮訪問)."""
-    dests = _marked_destinations(ctx, t, _object_marker(ctx))
-    if not dests:
-        before = [m for m in ctx.mentions_between(ctx.sentence(t.start).start, t.start)
-                  if m.type in ("State", "Place") and m.ext_end == t.start]
-        dests = [dest_of(ctx, before[-1])] if before else []
+    dests = (_marked_destinations(ctx, t, _object_marker(ctx)) or [dest_of(ctx, m) for m in glued_destinations(ctx, t)]
+             or _generic_object(ctx, t))
     return visits_to(ctx, t, dests, "object")
+
+
+def glued_destinations(ctx: DocContext, t: Trigger) -> list[Mention]:
+    """States or places written right before a noun form, listed with 、 or や (ロシア、中国、韓国訪問)."""
+    before = [m for m in ctx.mentions_between(ctx.sentence(t.start).start, t.start) if m.type in ("State", "Place")]
+    chain: list[Mention] = []
+    joiner = ctx.lex.regex("list_joiners")
+    for m in reversed(before):
+        gap = ctx.text[m.ext_end: chain[0].start if chain else t.start]
+        if (not chain and gap == "") or (chain and joiner.fullmatch(gap)):
+            chain.insert(0, m)
+            continue
+        break
+    return chain
+
+
+def _generic_object(ctx: DocContext, t: Trigger) -> list[Dest]:
+    """UAEやカタールなど中東の一部の国を訪問: the states that qualify a generic destination (国, 都市)."""
+    ph = ctx.parse.at(t.start) if ctx.parse else None
+    if ph is None:
+        return []
+    nouns = ctx.lex.regex("generic_destination_nouns", "{}を$")
+    objs = [q for q in ctx.parse.dependents(ph) if nouns.search(ctx.text, q.start, q.end)]
+    if not objs:
+        return []
+    inside = [q for q in ctx.parse.phrases if q.end <= objs[-1].start and ctx.parse.governs(objs[-1], q)]
+    ms = [m for q in inside for m in mentions_in(ctx, q) if m.type == "State" and not m.via_compound]
+    return [dest_of(ctx, m) for m in ms]
+
+
+@rule("visit", "toward")
+def visit_toward(ctx: DocContext, t: Trigger, scope: None) -> list[EventCandidate]:
+    """インドに向けて羽田空港を出発した / ソウルへ向かった: the state or place the traveller leaves for."""
+    ph = ctx.parse.at(t.start) if ctx.parse else None
+    if ph is None:
+        return []
+    marker = ctx.lex.regex("toward_markers")
+    near = [q for q in ctx.parse.phrases if q.end <= t.start and ctx.parse.governs(ph, q, steps=2)]
+    goals = [m for q in near for m in mentions_in(ctx, q) if m.type in ("State", "Place") and not m.via_compound
+             and marker.match(ctx.text, m.ext_end)]
+    return visits_to(ctx, t, [dest_of(ctx, goals[-1])] if goals else [], "toward")
 
 
 @rule("visit", "goal")
@@ -208,7 +247,12 @@ def _marked_destinations(ctx: DocContext, t: Trigger, marker: str) -> list[Dest]
 
 
 def _visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[str | None, str]:
-    """Who visits, and how that was read (relative, genitive, delegation, subject, topic)."""
+    """Who visits, and how that was read (relative, genitive, delegation, subject, topic, quoted)."""
+    if t.in_quote:
+        qa = next(a for a, b in ctx.rec.quotes if a <= t.start < b)
+        subj = [m for m in ctx.mentions_between(qa, t.start, quotes=True) if m.particle in ("は", "が")
+                and ctx.is_person(m)]
+        return (ctx.key(subj[-1]), "quoted") if subj else (None, "")
     if t.forms[0] in ("object", "goal", "fixed", "prefix"):
         rel = _relative_visitor(ctx, sent, t)
         if rel:
@@ -239,10 +283,11 @@ def _relative_visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> str | None
 def _genitive_visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[bool, str | None]:
     """Xの北朝鮮訪問 / Xの訪米 / 習主席の国賓来日: (True, the person in the genitive); (True, None) when the
     person is named but cannot be resolved (キム氏 of several): no guess; (False, None) when none."""
-    first = min([t.start] + [m.start for m in ctx.mentions_between(sent.start, t.start)
-                             if m.ext_end == t.start and m.type in ("State", "Place")])
-    link = ctx.lex.regex("visit_modifiers", "の{}?")
-    gen = [m for m in ctx.mentions_between(sent.start, first) if link.fullmatch(ctx.text, m.ext_end, first)]
+    glued = glued_destinations(ctx, t)
+    first = glued[0].start if glued else t.start
+    link = ctx.lex.regex("visit_modifiers", "(?:の|による)?{}?")
+    gen = [m for m in ctx.mentions_between(sent.start, first) if link.fullmatch(ctx.text, m.ext_end, first)
+           and (m.ext_end < first or m.type in ("Person", "Role"))]  # 安倍総理訪米: a person glued to the word
     if not gen:
         return False, None
     if ctx.is_person(gen[-1]) or (gen[-1].type == "Role" and ctx.entity(gen[-1])):
