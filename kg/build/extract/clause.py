@@ -120,3 +120,41 @@ def clause_subjects(ctx, phrase: Phrase, markers: tuple[str, ...] = ("は", "が
         if found:
             return found
     return []
+
+
+_PREDICATE_POS = {"VERB", "ADJ"}
+
+
+def predicate_phrases(ctx, start: int) -> list[Phrase]:  # type: ignore[no-untyped-def]
+    """The phrase of the event word at ``start`` and the light verbs that carry it (首脳会談を|行う,
+    会談の|開催を|延期する): the predicate its arguments attach to."""
+    parse = ctx.parse
+    ph = parse.at(start) if parse else None
+    if ph is None:
+        return []
+    out = [ph]
+    light = ctx.lex.regex("light_verbs")
+    for up in parse.chain_up(ph, 2)[1:]:
+        if not out[-1].marker.startswith(("を", "が", "は", "の")):
+            break
+        out.append(up)
+        if light.match(up.text):
+            return out
+    return out[:1]
+
+
+def attached(ctx, m, start: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether mention ``m`` is an argument of the event word at ``start`` rather than of another predicate
+    written between them (イスラエルと国交を正常化した…外相会合: イスラエル is no party to the meeting).
+    Without a parse, or when the parse attaches it beyond the event, it is taken to be one."""
+    parse = ctx.parse
+    mine = parse.at(m.end - 1) if parse else None
+    targets = {p.idx for p in predicate_phrases(ctx, start)}
+    if mine is None or not targets:
+        return True
+    for up in parse.chain_up(mine, 8)[1:]:
+        if up.idx in targets:
+            return True
+        if up.pos in _PREDICATE_POS and up.end <= start:
+            return False
+    return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from kg.build.extract.clause import predicate_phrases
 from kg.build.extract.context import DocContext
 from kg.build.extract.dates import DateMention
 from kg.build.recognize import Mention, Sentence
@@ -136,6 +137,9 @@ def date_near(ctx: DocContext, sent: Sentence, a: int, b: int,
     if own:
         d = min(own, key=lambda x: x[0])[1]
         return d.value, d.end_value
+    carried = _date_of_light_verb(ctx, sent, a)
+    if carried:
+        return carried.value, carried.end_value
     if ctx.lex.regex("discourse_date_cues").search(text, sent.start, b):
         # the discourse date: the last full date written before this sentence
         prev = [d for s in range(sent.idx) for d in ctx.dates.get(s, [])
@@ -192,3 +196,14 @@ def plausible_date(ctx: DocContext, status: str, start: str | None, end: str | N
     if start and pub and status in ("planned", "possible") and start < pub[: len(start)]:
         return None, None
     return start, end
+
+
+def _date_of_light_verb(ctx: DocContext, sent: Sentence, a: int) -> DateMention | None:
+    """首脳会談を、…9月5日に行う: the date attached to the verb that holds the event."""
+    preds = predicate_phrases(ctx, a)
+    if len(preds) < 2:
+        return None
+    verb = preds[-1]
+    deps = [q for q in ctx.parse.dependents(verb) if q.idx not in {p.idx for p in preds}]
+    ds = [d for d in _local_dates(ctx, sent, a) if any(q.start <= d.start < q.end for q in deps)]
+    return ds[-1] if ds else None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kg.build.extract.clause import clause_subjects
+from kg.build.extract.clause import attached, clause_subjects
 from kg.build.extract.common import (
     date_near,
     leaders,
@@ -174,13 +174,32 @@ def meeting_noun_with(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[
     return meeting(ctx, t, scope, _keys(ctx, t, scope, [p, *other]), "noun-with")
 
 
+@rule("meeting", "coordination")
+def meeting_coordination(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
+    """AとBの会談, 日本と中国、韓国の3か国の外相会議: parties listed right before the event word."""
+    if t.in_quote:
+        return []
+    ms = parties_before(ctx, t, scope)
+    lex = ctx.lex
+    tail = re.compile(f"の(?:{lex.alternation('state_count')}の)?(?:{lex.alternation('summit_title_words')})?")
+    joiner = lex.regex("list_joiners")
+    chain: list[Mention] = []
+    for m in reversed(ms):
+        gap = ctx.text[m.ext_end: chain[0].start if chain else t.start]
+        if (not chain and tail.fullmatch(gap)) or (chain and joiner.fullmatch(gap)):
+            chain.insert(0, m)
+            continue
+        break
+    return meeting(ctx, t, scope, _keys(ctx, t, scope, chain), "coordination") if len(chain) >= 2 else []
+
+
 @rule("meeting", "comitative")
 def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[EventCandidate]:
     """AはBと会談 / AとBが会談 / AとBの会談, with partners listed before the one marked と."""
     if t.in_quote:
         return []
     ms = parties_before(ctx, t, scope)
-    partners = [m for m in ms if m.particle in ("と", "とも", "との")]
+    partners = [m for m in ms if m.particle in ("と", "とも", "との") and attached(ctx, m, t.start)]
     if not partners:
         return []
     subjects = [m for m in ms if m.particle in ("は", "が")]
@@ -271,7 +290,7 @@ def meeting_hosted(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[Eve
     """X主催の昼食会に出席した: the host and whoever attends (the clause's topic)."""
     if t.in_quote or ctx.parse is None:
         return []
-    host_re = ctx.lex.regex("host_markers", "の?{}")
+    host_re = ctx.lex.regex("host_markers", "(?:[(（][^()（）]*[)）])?の?{}")
     hosts = [m for m in parties_before(ctx, t, scope) if host_re.fullmatch(ctx.text, m.ext_end, t.start)]
     ph = ctx.parse.at(t.start)
     guests = [m for m in clause_subjects(ctx, ph) if is_party(ctx, m)] if hosts and ph else []
