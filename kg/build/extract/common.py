@@ -57,6 +57,8 @@ def _held_after(ctx: DocContext, sent: Sentence, after: str) -> str | None:
         return "held"
     if ctx.lex.regex("held_later", "^[がは][^。「」]{0,30}?{}").match(after):
         return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました / 会談は28日、…終了した
+    if ctx.lex.regex("at_event", "^{}[^。「」]{0,30}?(?:た|ました)(?!い|め|く|ら|り)").match(after):
+        return "held"  # 首脳会談で…合意した: what was done at the meeting
     return None
 
 
@@ -126,9 +128,12 @@ def date_near(ctx: DocContext, sent: Sentence, a: int, b: int,
     lo, hi = window or (sent.start, sent.end)
     text = ctx.text
     own = []
+    light = ctx.lex.regex("light_verbs", "(?:に|から)?{}")
+    verb = ctx.lex.regex("light_verbs")
     for d in _local_dates(ctx, sent, a):
-        if b <= d.start < hi and "、" not in text[b: d.start]:
-            own.append((d.start - b, d))
+        held_by = light.match(text, d.end) is not None and verb.search(text, b, d.start) is None
+        if (b <= d.start < hi and "、" not in text[b: d.start]) or (b <= d.start < sent.end and held_by):
+            own.append((d.start - b, d))  # 会談は31日に行われ / 首脳会談を、…9月5日に行う
         elif d.end <= a and d.start >= lo:
             between = text[d.end: a]
             # the trigger's own clause, or a sentence adverbial: 31日午前、/ 本22日午後5時頃から約3時間、
