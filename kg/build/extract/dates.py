@@ -57,75 +57,79 @@ def _nearest_month_year(ref: dt.date, month: int) -> int:
 
 def find_dates(text: str, published: str | None) -> list[DateMention]:
     """Every date expression in ``text`` with its resolved value (see module doc)."""
+    from kg.build.gazetteer import load
+
+    lex = load().lexicon
     ref = dt.date.fromisoformat(published) if published else None
-    out: list[DateMention] = []
     # ja-timex misses the start of a range written with a full-width tilde; 〜 has the same length
     tags = list(_parser().parse(text.replace("～", "〜")))
-    month_shift: dict[int, int] = {}
-    year_shift: dict[int, int] = {}
-    for t in tags:
-        if t.type == "DURATION" and t.text in ("先月", "今月", "来月", "前月", "翌月"):
-            month_shift[t.span[1]] = {"先月": -1, "前月": -1, "今月": 0, "来月": 1, "翌月": 1}[t.text]
-        if t.type == "DURATION" and t.text in ("昨年", "去年", "今年", "本年", "来年", "翌年"):
-            year_shift[t.span[1]] = {"昨年": -1, "去年": -1, "今年": 0, "本年": 0, "来年": 1, "翌年": 1}[t.text]
+    months: dict[str, int] = lex["relative_months"]
+    years: dict[str, int] = lex["relative_years"]
+    month_shift = {t.span[1]: months[t.text] for t in tags if t.type == "DURATION" and t.text in months}
+    year_shift = {t.span[1]: years[t.text] for t in tags if t.type == "DURATION" and t.text in years}
+    out: list[DateMention] = []
     i = 0
     while i < len(tags):
-        t = tags[i]
-        a, b = t.span
-        if t.type == "DURATION" and t.text in ("昨年", "去年", "今年", "本年", "来年", "翌年"):
-            nxt = tags[i + 1] if i + 1 < len(tags) else None
-            if not (nxt is not None and nxt.type == "DATE" and nxt.span[0] <= b + 1):
-                val = str(ref.year + year_shift[b]) if ref else None
-                out.append(DateMention(a, b, t.text, val))
-            i += 1
-            continue
-        if t.type == "DURATION" and t.text in ("先月", "今月", "来月"):
-            # a month on its own (来月にも訪日): that month, as 来年 gives the year
-            nxt = tags[i + 1] if i + 1 < len(tags) else None
-            if not (nxt is not None and nxt.type == "DATE" and nxt.span[0] <= b + 1):
-                val = None
-                if ref:
-                    y, m = _shift_month(ref.year, ref.month, month_shift[b])
-                    val = f"{y:04d}-{m:02d}"
-                out.append(DateMention(a, b, t.text, val))
-            i += 1
-            continue
-        if t.type != "DATE":
-            i += 1
-            continue
-        if text[b: b + 2] == "以来" or t.text.endswith("以来"):
-            i += 1
-            continue
-        val = _resolve(t.value, ref, month_shift.get(a), year_shift.get(a) if a in year_shift else
-                       year_shift.get(a - 0))
-        end_val = None
-        # a range: 5~6日, 5月30日から2日間
-        nxt = tags[i + 1] if i + 1 < len(tags) else None
-        if nxt is not None and nxt.type == "DATE" and re.fullmatch(r"\s*[~～〜\-－―]\s*", text[b: nxt.span[0]]):
-            end_val = _resolve(nxt.value, ref, month_shift.get(a), None)
-            dm = re.fullmatch(r"XXXX-XX-(\d{2})", nxt.value)
-            if dm and val and len(val) == 10:
-                # 5月5日～6日: the end day is in the start's month (or the next, when it is smaller)
-                start = dt.date.fromisoformat(val)
-                y, m = (start.year, start.month) if int(dm.group(1)) >= start.day else _shift_month(
-                    start.year, start.month, 1)
-                try:
-                    end_val = dt.date(y, m, int(dm.group(1))).isoformat()
-                except ValueError:
-                    end_val = None
-            if val and end_val and len(val) == 10 and len(end_val) == 10 and end_val < val and val[:7] == end_val[:7]:
-                end_val = None
-            b = nxt.span[1]
-            i += 1
-        elif nxt is not None and nxt.type == "DURATION" and re.fullmatch(r"から", text[b: nxt.span[0]]):
-            m = re.fullmatch(r"P(\d+)D", nxt.value)
-            if m and val and len(val) == 10 and int(m.group(1)) > 1:
-                end_val = (dt.date.fromisoformat(val) + dt.timedelta(days=int(m.group(1)) - 1)).isoformat()
-                b = nxt.span[1]
-                i += 1
-        out.append(DateMention(a, b, text[a:b], val, end_val))
+        t, nxt = tags[i], tags[i + 1] if i + 1 < len(tags) else None
         i += 1
+        if t.type == "DURATION" and (t.text in years or t.text in lex["months_alone"]):
+            if not _followed_by_date(t, nxt):  # 来年, 来月にも: that year or month on its own
+                out.append(_relative_alone(t, ref, year_shift, month_shift))
+            continue
+        if t.type != "DATE" or lex.regex("since_words").match(text, t.span[1]) or t.text.endswith(
+                tuple(lex["since_words"])):
+            continue
+        a = t.span[0]
+        val = _resolve(t.value, ref, month_shift.get(a), year_shift.get(a))
+        end_val, b, used = _range_end(text, t, nxt, val, ref, month_shift.get(a))
+        i += used
+        out.append(DateMention(a, b, text[a:b], val, end_val))
     return out
+
+
+def _followed_by_date(t, nxt) -> bool:  # type: ignore[no-untyped-def]
+    return nxt is not None and nxt.type == "DATE" and nxt.span[0] <= t.span[1] + 1
+
+
+def _relative_alone(t, ref: dt.date | None, year_shift: dict[int, int],  # type: ignore[no-untyped-def]
+                    month_shift: dict[int, int]) -> DateMention:
+    a, b = t.span
+    val = None
+    if ref is not None and b in year_shift:
+        val = str(ref.year + year_shift[b])
+    elif ref is not None and b in month_shift:
+        y, m = _shift_month(ref.year, ref.month, month_shift[b])
+        val = f"{y:04d}-{m:02d}"
+    return DateMention(a, b, t.text, val)
+
+
+def _range_end(text: str, t, nxt, val: str | None, ref: dt.date | None,  # type: ignore[no-untyped-def]
+               month_shift: int | None) -> tuple[str | None, int, int]:
+    """The end of a range after a date (5~6日, 5月30日から2日間): (end value, end offset, tags used)."""
+    b = t.span[1]
+    if nxt is not None and nxt.type == "DATE" and re.fullmatch(r"\s*[~～〜\-－―]\s*", text[b: nxt.span[0]]):
+        end_val = _resolve(nxt.value, ref, month_shift, None)
+        dm = re.fullmatch(r"XXXX-XX-(\d{2})", nxt.value)
+        if dm and val and len(val) == 10:
+            end_val = _day_after(val, int(dm.group(1)))  # 5月5日～6日: the start's month, or the next
+        if val and end_val and len(val) == 10 and len(end_val) == 10 and end_val < val and val[:7] == end_val[:7]:
+            end_val = None
+        return end_val, nxt.span[1], 1
+    if nxt is not None and nxt.type == "DURATION" and text[b: nxt.span[0]] == "から":
+        m = re.fullmatch(r"P(\d+)D", nxt.value)
+        if m and val and len(val) == 10 and int(m.group(1)) > 1:
+            end = dt.date.fromisoformat(val) + dt.timedelta(days=int(m.group(1)) - 1)
+            return end.isoformat(), nxt.span[1], 1
+    return None, b, 0
+
+
+def _day_after(start_value: str, day: int) -> str | None:
+    start = dt.date.fromisoformat(start_value)
+    y, m = (start.year, start.month) if day >= start.day else _shift_month(start.year, start.month, 1)
+    try:
+        return dt.date(y, m, day).isoformat()
+    except ValueError:
+        return None
 
 
 def _resolve(value: str, ref: dt.date | None, month_shift: int | None, year_shift: int | None) -> str | None:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from kg.build.extract.context import DocContext
-from kg.build.recognize import Mention
+from kg.build.recognize import Mention, Sentence
 from kg.records import PositionStatement
 
 STATE_LEVEL_RANKS = {
@@ -63,17 +63,7 @@ def _post_of_gazetteer(ctx: DocContext, holder_key: str, title: str, canonical: 
 def extract_positions(ctx: DocContext) -> list[PositionStatement]:
     """Positions held, one per (holder, post, state/organization)."""
     found: dict[tuple[str, str, str], _Pos] = {}
-    # first pass: the longest title each holder is written with, so 長官 can join 国務長官
-    long_titles: dict[str, set[str]] = {}
-    for m in ctx.rec.mentions:
-        e = ctx.entity(m) if m.type == "Person" else None
-        if e and m.title and e.key:
-            long_titles.setdefault(e.key, set()).add(m.title)
-    explicit_of: dict[tuple[str, str], str] = {}
-    for m in ctx.rec.mentions:
-        e = ctx.entity(m) if m.type == "Person" else None
-        if e and m.title and m.of_key and e.key:
-            explicit_of.setdefault((e.key, _canon(ctx, m.title)), m.of_key)
+    long_titles, explicit_of = _titles_seen(ctx)
     titled = [(x, t) for x in ctx.rec.mentions if x.type == "Person" and x.title for t in (x.title, *x.more_titles)]
     for m, title in titled:
         e = ctx.entity(m)
@@ -83,34 +73,17 @@ def extract_positions(ctx: DocContext) -> list[PositionStatement]:
         longer = sorted((t for t in long_titles.get(e.key, ()) if t != title and t.endswith(title)), key=len)
         if longer:
             canonical = _canon(ctx, longer[-1])
-        of = m.of_key or explicit_of.get((e.key, canonical)) or m.ctx_of
-        if title != m.title and m.of_key and m.of_key.startswith("org:"):
-            # 共産党政治局員兼外相: the party's post, then a post of the party's state
-            first, this = ctx.gaz.post(m.title), ctx.gaz.post(title)
-            if first and this and first.domain == "party" and this.domain != "party":
-                of = ctx.gaz.state_key_of(m.of_key) or m.ctx_of or of
+        of = _whose(ctx, m, e.key, title, canonical, explicit_of)
         if of is None:
             hit = _post_of_gazetteer(ctx, e.key, title, canonical)
             if hit:
                 canonical, of = hit[0] if not longer else canonical, hit[1]
-        post = ctx.gaz.post(title)
-        if of is None and post and post.org_hint:
-            of = post.org_hint
-        if of is None and post and post.rank in STATE_LEVEL_RANKS:
-            gz = ctx.gaz.entries.get(e.key)
-            if gz and gz.state:
-                of = f"state:{gz.state}"
+        of = of or _whose_by_post(ctx, m, e.key, title)
         if of is None:
             continue
-        k = (e.key, canonical, of)
-        p = found.setdefault(k, _Pos(e.key, canonical, of))
-        if title not in p.titles:
-            p.titles.append(title)
-        s = ctx.sentence(m.start)
-        rule = "position.title-inline" if m.of_key else "position.title-context"
-        ev = ctx.evidence(s, rule, 0.9 if m.of_key else 0.75)
-        if ev not in p.evidence:
-            p.evidence.append(ev)
+        inline = bool(m.of_key)
+        _add(ctx, found, e.key, canonical, of, ctx.sentence(m.start), title=title,
+             rule="position.title-inline" if inline else "position.title-context", confidence=0.9 if inline else 0.75)
     _leaders_of_named_units(ctx, found)
     _envoys(ctx, found)
     return [
@@ -120,19 +93,75 @@ def extract_positions(ctx: DocContext) -> list[PositionStatement]:
     ]
 
 
-UNIT_HEAD = re.compile(r"(センター|局|部|室|委員会|本部|チーム|課|班|研究所|機関)$")
+def _titles_seen(ctx: DocContext) -> tuple[dict[str, set[str]], dict[tuple[str, str], str]]:
+    """The titles each holder is written with (so 長官 can join 国務長官), and whose post each is where the
+    text says so once (キム・ヨンチョル朝鮮労働党副委員長 … キム副委員長)."""
+    long_titles: dict[str, set[str]] = {}
+    explicit_of: dict[tuple[str, str], str] = {}
+    for m in ctx.rec.mentions:
+        e = ctx.entity(m) if m.type == "Person" else None
+        if e and m.title and e.key:
+            long_titles.setdefault(e.key, set()).add(m.title)
+            if m.of_key:
+                explicit_of.setdefault((e.key, _canon(ctx, m.title)), m.of_key)
+    return long_titles, explicit_of
+
+
+def _whose(ctx: DocContext, m: Mention, holder: str, title: str, canonical: str,
+           explicit_of: dict[tuple[str, str], str]) -> str | None:
+    """Whose post the text says it is: inside the title, earlier for the same person, or with の before."""
+    of = m.of_key or explicit_of.get((holder, canonical)) or m.ctx_of
+    if title != m.title and m.of_key and m.of_key.startswith("org:"):
+        # 共産党政治局員兼外相: the party's post, then a post of the party's state
+        first, this = ctx.gaz.post(m.title or ""), ctx.gaz.post(title)
+        if first and this and first.domain == "party" and this.domain != "party":
+            of = ctx.gaz.state_key_of(m.of_key) or m.ctx_of or of
+    return of
+
+
+def _whose_by_post(ctx: DocContext, m: Mention, holder: str, title: str) -> str | None:
+    """Whose post the post itself or the context tells: a post of one state (国務長官 -> アメリカ), the
+    official's state in the gazetteer, or the side the sentence introduces (米国側は、…, ウクライナ代表団には、…)."""
+    post = ctx.gaz.post(title)
+    if post is None:
+        return None
+    if post.org_hint:
+        return post.org_hint
+    if post.rank not in STATE_LEVEL_RANKS:
+        return None
+    gz = ctx.gaz.entries.get(holder)
+    if gz and gz.state:
+        return f"state:{gz.state}"
+    return _side_of(ctx, m)
+
+
+def _side_of(ctx: DocContext, m: Mention) -> str | None:
+    """The state whose side or delegation the sentence lists the person in: パラオ側から、マルグ外相 /
+    米国側は、トランプ氏の他、ウィトコフ大統領特使 / ウクライナ代表団には、…経済相; or 中国から温家宝首相が."""
+    sent = ctx.sentence(m.start)
+    side = ctx.lex.regex("side_markers")
+    source = ctx.lex.regex("source_markers")
+    for s in reversed(ctx.mentions_between(sent.start, m.start)):
+        if s.type != "State" or s.via_compound:
+            continue
+        if side.match(ctx.text, s.ext_end):
+            return s.key
+        src = source.match(ctx.text, s.ext_end)
+        if src and re.fullmatch(r"[、,\s]?", ctx.text[src.end(): m.start]):
+            return s.key
+    return None
 
 
 def _leaders_of_named_units(ctx: DocContext, found: dict[tuple[str, str, str], _Pos]) -> None:
     """「朝鮮ミッションセンター」を率いるアンドリュー・キム氏 -> the head (センター長) of that unit."""
     text = ctx.text
-    lead = "|".join(re.escape(v) for v in ctx.lex.get("lead_verbs", []))
-    if not lead:
-        return
+    lead = ctx.lex.alternation("lead_verbs")
+    units: dict[str, str] = ctx.lex["unit_heads"]  # the kind of unit -> the title of its head
+    unit_re = re.compile("(" + "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True)) + ")$")
     for org in ctx.rec.mentions:
         if org.type != "Organization" or org.entity is None:
             continue
-        m = re.match(rf"」?(?:を|の)(?:{lead})", text[org.end: org.end + 12])
+        m = re.match(f"」?(?:を|の){lead}", text[org.end: org.end + 12])
         if not m:
             continue
         after = [x for x in ctx.mentions_between(org.end + m.end(), org.end + m.end() + 12)
@@ -140,17 +169,23 @@ def _leaders_of_named_units(ctx: DocContext, found: dict[tuple[str, str, str], _
         if not after or not re.fullmatch(r"[、\s]*", text[org.end + m.end(): after[0].start]):
             continue
         holder = ctx.entity(after[0])
-        unit = UNIT_HEAD.search(org.text)
-        title = f"{unit.group(1)}長" if unit else "代表"
+        unit = unit_re.search(org.text)
+        title = units[unit.group(1)] if unit else ctx.lex["unit_head_default"]
         of_key = ctx.ents[org.entity].key
         if holder is None or not holder.key or not of_key:
             continue
-        p = found.setdefault((holder.key, title, of_key), _Pos(holder.key, title, of_key))
-        if title not in p.titles:
-            p.titles.append(title)
-        ev = ctx.evidence(ctx.sentence(org.start), "position.leads", 0.7)
-        if ev not in p.evidence:
-            p.evidence.append(ev)
+        _add(ctx, found, holder.key, title, of_key, ctx.sentence(org.start), "position.leads", 0.7)
+
+
+def _add(ctx: DocContext, found: dict[tuple[str, str, str], _Pos], holder: str, post: str, of: str,
+         sent: Sentence, rule: str, confidence: float, title: str | None = None) -> None:
+    """The position (holder, post, of), with the title as written and the sentence as evidence."""
+    p = found.setdefault((holder, post, of), _Pos(holder, post, of))
+    if (title or post) not in p.titles:
+        p.titles.append(title or post)
+    ev = ctx.evidence(sent, rule, confidence)
+    if ev not in p.evidence:
+        p.evidence.append(ev)
 
 
 def _canon(ctx: DocContext, title: str) -> str:
@@ -191,11 +226,11 @@ def _resolve_anaphor(ctx: DocContext, positions: list[PositionStatement], m: Men
     for p in positions:
         posts.setdefault(p.holder, set()).update({p.post, *p.titles})
 
-    ends = ("相", "大臣") if word == "相" else (word,)
-    deputy = tuple("副" + w for w in ends)  # 国務副長官 is not 同長官, 副大統領 not 大統領
+    ends = tuple(ctx.lex["minister_endings"]) if word in ctx.lex["minister_anaphor_words"] else (word,)
+    deputy = tuple(ctx.lex["deputy_prefix"] + w for w in ends)  # 国務副長官 is not 同長官, 副大統領 not 大統領
 
     def fits(key: str) -> bool:
-        if word == "氏":
+        if word in ctx.lex["honorifics"]:
             return True
         return any(t.endswith(ends) and not t.endswith(deputy) for t in posts.get(key, ()))
 
@@ -222,16 +257,14 @@ def _rank(ctx: DocContext, title: str) -> str | None:
     return p.rank if p else None
 
 
-ENVOY = re.compile(r"の(特使|特別代表|名代|代理)(?:として|の|である)")
-
-
 def _envoys(ctx: DocContext, found: dict[tuple[str, str, str], _Pos]) -> None:
     """文在寅大統領の特使として北韓を訪れた徐薫 -> 徐薫 holds 特使 of the state 文在寅 serves."""
     text = ctx.text
+    envoy_re = ctx.lex.regex("envoy_titles", "の({})" + ctx.lex.alternation("envoy_links"))
     for sender in ctx.rec.mentions:
         if sender.type != "Person" or sender.entity is None:
             continue
-        m = ENVOY.match(text, sender.ext_end)
+        m = envoy_re.match(text, sender.ext_end)
         if not m:
             continue
         sent = ctx.sentence(sender.start)
@@ -247,10 +280,4 @@ def _envoys(ctx: DocContext, found: dict[tuple[str, str, str], _Pos]) -> None:
         holder = ctx.entity(envoy) if envoy is not None else None
         if holder is None or not holder.key or holder.id == sender.entity:
             continue
-        title = m.group(1)
-        p = found.setdefault((holder.key, title, state), _Pos(holder.key, title, state))
-        if title not in p.titles:
-            p.titles.append(title)
-        ev = ctx.evidence(sent, "position.envoy", 0.7)
-        if ev not in p.evidence:
-            p.evidence.append(ev)
+        _add(ctx, found, holder.key, m.group(1), state, sent, "position.envoy", 0.7)
