@@ -42,6 +42,7 @@ class NameFinder:
     def __init__(self, gaz: Gazetteer, titles: Titles, doc: Doc, text: str, published: str | None = None) -> None:
         self.g, self.titles, self.doc, self.text, self.published = gaz, titles, doc, text, published
         self.lex = gaz.lexicon
+        self.name_tag = self.lex["tagger_name_tag"]  # the part-of-speech tag UniDic gives person names
         self.taken = [False] * (len(text) + 1)
         self.person_tokens = self._person_token_spans()
         self.bounds = {t.idx for t in doc} | {t.idx + len(t.text) for t in doc}
@@ -202,12 +203,14 @@ class NameFinder:
         if not ab:
             return out
         fol = self.lex.alternation("compound_followers")
-        for m in re.finditer(rf"(?:(?<=[回次度第])|(?<![{KANJI}]))([{ab}]{{2,4}})(?={fol})", text):
+        ordinal = self.lex["ordinal_counters"]  # 第2回米朝首脳会談: a compound may follow a counter
+        for m in re.finditer(rf"(?:(?<=[{ordinal}])|(?<![{KANJI}]))([{ab}]{{2,4}})(?={fol})", text):
             out += [_mention(m.start(1) + i, m.start(1) + i + 1, ch, "State", key=self.g.abbrev[ch],
                              source="compound", via_compound=True) for i, ch in enumerate(m.group(1))]
         # 訪米 but not 訪米朝 (a pair); 訪米中の / 訪日中に: 中 here means "during", not China
         pre = self.lex.alternation("state_prefix_chars")
-        for m in re.finditer(rf"({pre})([{ab}])(?!(?!中[のにでは、。だ])[{ab}])", text):
+        during = self.lex["during_marker"]  # 訪米中の: 中 means "during" there, not China
+        for m in re.finditer(rf"({pre})([{ab}])(?!(?!{during})[{ab}])", text):
             if not self._state_prefix_fits(m.group(1), m.group(2), m.end()):
                 continue
             out.append(_mention(m.start(2), m.start(2) + 1, m.group(2), "State", key=self.g.abbrev[m.group(2)],
@@ -349,7 +352,7 @@ class NameFinder:
             return None
         a = pos - len(run.group(1))
         span = self.doc.char_span(a, pos, alignment_mode="expand")
-        if (span is not None and span[0].idx == a and "人名" in span[0].tag_
+        if (span is not None and span[0].idx == a and self.name_tag in span[0].tag_
                 and self.g.lookup(run.group(1)) is None and not self.titles.known_at(run.group(1), 0)):
             return _mention(a, pos, run.group(1), "Person", source="titled")
         return None
@@ -374,7 +377,7 @@ class NameFinder:
         spans: list[tuple[int, int]] = []
         cur: list[int] | None = None
         for t in self.doc:
-            if "人名" in t.tag_ or t.ent_type_ == "Person" or (cur and t.text in SEP and t.i + 1 < len(self.doc)):
+            if self.name_tag in t.tag_ or t.ent_type_ == "Person" or (cur and t.text in SEP and t.i + 1 < len(self.doc)):
                 cur = [t.idx, t.idx + len(t.text)] if cur is None else [cur[0], t.idx + len(t.text)]
             elif cur:
                 spans.append((cur[0], cur[1]))
@@ -386,7 +389,7 @@ class NameFinder:
     def _family_name_first(self, a: int, b: int) -> bool:
         """The text [a, b) is exactly a token tagged as a surname followed by tokens tagged as names."""
         span = self.doc.char_span(a, b) if a >= 0 else None
-        return span is not None and len(span) >= 2 and span[0].tag_.endswith("人名-姓")
+        return span is not None and len(span) >= 2 and span[0].tag_.endswith(self.lex["tagger_surname_tag"])
 
     # -- GiNZA's entities and places named by their kind ---------------------------------------------
     def _ginza_entities(self) -> list[Mention]:
@@ -427,9 +430,12 @@ class NameFinder:
             if m.type != "Person":
                 continue
             pos = self._past_name_extras(m, by_start)
+            name_end = pos
             pos, of_key, org = self._title_prefix(m, pos, by_start)
             if org is not None:
                 found.append(org)
+            if of_key and of_key.startswith("org:"):
+                self._gloss_is_short_name(mentions, name_end, pos, of_key)
             t = self.titles.match(self.text, pos, self.bounds)
             if t:
                 m.title, m.title_start, m.title_end, m.of_key = t.title, t.start, t.end, of_key
@@ -443,6 +449,13 @@ class NameFinder:
             if m.title:
                 m.ctx_of = self._owner_before(m, mentions)
         return found
+
+    def _gloss_is_short_name(self, mentions: list[Mention], a: int, b: int, org_key: str) -> None:
+        """国家安全保障国防会議(NSDC)書記: the name in brackets between name and title is the organization's
+        short name, not another organization that has it too."""
+        for x in mentions:
+            if a < x.start and x.end < b and self.text[x.start - 1: x.start] in "(（":
+                x.type, x.key, x.source = "Organization", org_key, "title-org-gloss"
 
     def _past_name_extras(self, m: Mention, by_start: dict[int, Mention]) -> int:
         """Past a reading, the same person's other spelling, a Latin gloss and a joining ・."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from kg.build.gazetteer import Gazetteer, load, norm
 from kg.build.names import LATIN_PART
-from kg.build.recognize import KANJI, Mention, Recognized
+from kg.build.recognize import KANJI, KATA, Mention, Recognized
 
 
 @dataclass
@@ -80,8 +80,12 @@ class Resolver:
 
         persons = [m for m in rec.mentions if m.type == "Person"]
         others = [m for m in rec.mentions if m.type in ("State", "Organization", "Place")]
+        # a name written as another's short form (南米南部共同市場(メルコスール)) names that entity elsewhere too
+        alias = {f"{'org' if m.type == 'Organization' else 'place'}:{norm(m.text)}": m.key for m in others
+                 if m.key and m.key.startswith(("org:", "place:")) and norm(m.text) != m.key.split(":", 1)[1]}
         for m in others:
             key = m.key or f"{'org' if m.type == 'Organization' else 'place'}:{norm(m.text)}"
+            key = alias.get(key, key)
             e = by_key.get(key) or new(m.type, key)
             gz = self.g.entries.get(key)
             e.add_name(gz.label if gz else m.text)
@@ -179,8 +183,8 @@ class Resolver:
     @staticmethod
     def _typo_pair(a: str, b: str) -> bool:
         a, b = norm(a), norm(b)
-        return (a != b and len(a) >= 3 and len(b) >= 3 and re.fullmatch(r"[ァ-ヴー]+", a) is not None
-                and re.fullmatch(r"[ァ-ヴー]+", b) is not None and _edit1(a, b))
+        return (a != b and len(a) >= 3 and len(b) >= 3 and re.fullmatch(f"[{KATA}]+", a) is not None
+                and re.fullmatch(f"[{KATA}]+", b) is not None and _edit1(a, b))
 
     @staticmethod
     def _titles_agree(a: DocEntity, b: DocEntity) -> bool:
@@ -218,14 +222,14 @@ class Resolver:
 
     def _typo_match(self, m: Mention, pents: list[DocEntity]) -> DocEntity | None:
         s = norm(m.text)
-        if len(s) < 3 or not re.fullmatch(r"[ァ-ヴー]+", s):
+        if len(s) < 3 or not re.fullmatch(f"[{KATA}]+", s):
             return None
         t = self.canonical(m.title)
         hits = []
         for e in pents:
             for n in e.names:
                 nn = norm(n)
-                if len(nn) >= 3 and re.fullmatch(r"[ァ-ヴー]+", nn) and _edit1(s, nn) and (
+                if len(nn) >= 3 and re.fullmatch(f"[{KATA}]+", nn) and _edit1(s, nn) and (
                     not t or not e.titles or t in e.titles or any(x.endswith(t) or t.endswith(x) for x in e.titles)
                 ):
                     hits.append(e)

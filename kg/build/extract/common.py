@@ -33,7 +33,21 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
     # (来日すると発表した) is still to come
     if ctx.lex.regex("connective_suru").match(ctx.text, b) and past_sentence(ctx, sent):
         return "held"
+    if _governed_by_past(ctx, a):
+        return "held"  # 大統領主催の昼食会に出席した: the verb that takes the event is past
     return "planned"
+
+
+def _governed_by_past(ctx: DocContext, a: int) -> bool:
+    """The event noun at ``a`` is an argument (に, で, を) of a verb in the past tense."""
+    ph = ctx.parse.at(a) if ctx.parse else None
+    if ph is None or ph.pos == "VERB" or not ph.marker.startswith(("に", "で", "を")):
+        return False
+    verb = ctx.parse.governor(ph)
+    if verb is None or verb.pos != "VERB":
+        return False
+    tail = re.sub(r"[。、\s」]+$", "", verb.text)
+    return ctx.lex.regex("past_endings", "{}$").search(tail) is not None
 
 
 def _clause_after(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int | None) -> str:
@@ -57,7 +71,7 @@ def _held_after(ctx: DocContext, sent: Sentence, after: str) -> str | None:
         return "held"
     if ctx.lex.regex("held_later", "^[がは][^。「」]{0,30}?{}").match(after):
         return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました / 会談は28日、…終了した
-    if ctx.lex.regex("at_event", "^{}[^。「」]{0,30}?(?:た|ました)(?!い|め|く|ら|り)").match(after):
+    if ctx.lex.regex("at_event", "^{}[^。「」]{0,30}?" + ctx.lex.alternation("past_predicate")).match(after):
         return "held"  # 首脳会談で…合意した: what was done at the meeting
     return None
 

@@ -1,0 +1,309 @@
+"""The rule API of extraction, and sentence rows for its rules over the parse and the lexicon.
+
+Each row is a short sentence written for the test, parsed by the real ja_ginza model; the guard tests
+check that the lexicon drives the rules: every list in ``kg/data/lexicon.json`` is read, no Japanese
+word list is written in the extraction code, every trigger form has a rule and rows that exercise it.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import re
+import tokenize
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kg.build.extract import extract_document
+from kg.build.extract.triggers import RULES
+from kg.build.gazetteer import load
+from kg.build.nlp import parse
+from kg.records import (
+    Article,
+    DocumentStatements,
+    MeetingStatement,
+    PositionStatement,
+    QuoteStatement,
+    VisitStatement,
+)
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+ABE, PUTIN, MOON, TRUMP = "person:Q132345", "person:Q7747", "person:Q21001", "person:Q22686"
+KERRY = "person:John Kerry"
+
+
+@pytest.fixture(scope="module")
+def extract() -> Callable[[str, str | None], DocumentStatements]:
+    def run(text: str, published: str | None = "2019-05-01") -> DocumentStatements:
+        return extract_document(Article("t", text, published=published), parse(text))
+
+    return run
+
+
+def of_kind(ds: DocumentStatements, cls: type) -> list:
+    return [s for s in ds.statements if isinstance(s, cls)]
+
+
+# ---- entities outside the gazetteers ---------------------------------------------------------------
+
+ENTITIES = [
+    # a byline names the reporter and the place
+    ("【ソウル=佐藤花子】韓国の李明外相は1日、日本の河野太郎外相と会談した。",
+     {"person:佐藤花子": "Person", "place:ソウル": "Place", "person:李明": "Official"}),
+    # a place named by its kind; an organization named in brackets; a short name in brackets is the same one
+    ("岸田首相はガラパゴス島を訪問した。", {"place:ガラパゴス島": "Place"}),
+    ("首相はシンクタンク「東アジア研究評議会」で演説した。", {"org:東アジア研究評議会": "Organization"}),
+    # a hiragana letter written inside a katakana name is read as katakana
+    ("ぺトロフ大統領は会見した。", {"person:ペトロフ": "Official"}),
+    # an unknown organization between a name and its title, with its short name in brackets
+    ("ペトロフ国家安全保障評議会(NSC)書記は会見した。",
+     {"person:ペトロフ": "Official", "org:国家安全保障評議会": "Organization"}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ENTITIES)
+def test_entities_outside_the_gazetteers(extract, text: str, expected: dict[str, str]) -> None:
+    got = {e.key: e.type for e in extract(text).entities}
+    for key, typ in expected.items():
+        assert got.get(key) == typ, (key, got)
+
+
+@pytest.mark.parametrize(("text", "absent"), [
+    ("このタイミングでの訪問は適切ではない。", "state:TH"),  # タイ inside タイミング
+    ("チュニジアで開かれるアフリカ開発会議に出席する。", "place:アフリカ"),  # a region inside a longer name
+    ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", "org:国家安全保障会議"),  # the bracket is its short name
+    ("中国外務省の李明アジア局長は記者会見した。", "person:アジア"),  # the words of a compound title
+])
+def test_names_that_are_part_of_longer_words(extract, text: str, absent: str) -> None:
+    assert absent not in {e.key for e in extract(text).entities}
+
+
+def test_a_short_name_in_brackets_names_the_same_organization_later(extract) -> None:
+    ds = extract("「南米南部共同市場(メルコスール)」との関係を議論した。メルコスールとの協定を求める声がある。")
+    orgs = [e for e in ds.entities if e.type == "Organization"]
+    assert [(e.key, e.alt_labels) for e in orgs] == [("org:南米南部共同市場", ("メルコスール",))]
+
+
+# ---- posts ----------------------------------------------------------------------------------------
+
+POSITIONS = [
+    # compound titles ending with a known post, and a field minister
+    ("ウクライナのソボレフ経済相は会見した。", None, "person:ソボレフ", "経済相", "state:UA"),
+    ("ロシアのイワノフ軍参謀総長は演説した。", None, "person:イワノフ", "軍参謀総長", "state:RU"),
+    ("中国外務省の李明アジア局長は記者会見した。", None, "person:李明", "アジア局長", "org:外交部(中国)"),
+    ("同行するウクライナ代表団には、ペトレンコ外務第一次官が参加している。", None, "person:ペトレンコ", "外務第1次官",
+     "state:UA"),
+    # a name the gazetteer holds for two people, told apart by the title and the date
+    ("アメリカのジョン・ケリー米国務長官は会見した。", "2015-05-26", KERRY, "国務長官", "state:US"),
+    # a one-character name and a surname: the official holding that post on the article's date
+    ("菅首相は会見した。", "2021-04-02", "person:菅", "首相", "state:JP"),
+    ("小泉首相は靖国神社を参拝した。", "2005-12-05", "person:小泉純一郎", "首相", "state:JP"),
+    # a post only Japan has
+    ("加藤勝信官房長官は会見した。", "2021-04-02", "person:加藤", "官房長官", "state:JP"),
+    # the side or delegation a sentence lists the person in
+    ("米国側は、トランプ氏の他、ウィトコフ大統領特使が参加する。", None, "person:ウィトコフ", "特使", "state:US"),
+    ("パラオ側から、マルグ外相が同席した。", None, "person:マルグ", "外相", "state:PW"),
+    ("中国から李明首相が出席します。", None, "person:李明", "首相", "state:CN"),
+    # the head of a unit named in brackets, whose kind the lexicon does not know: its representative
+    ("「平和フォーラム」を率いる山田太郎氏が出席した。", None, "person:山田太郎", "代表", "org:平和フォーラム"),
+    # an unknown organization between the name and the title is whose post it is
+    ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", None, "person:ペトロフ", "書記", "org:国家安全保障評議会"),
+]
+
+
+@pytest.mark.parametrize(("text", "published", "holder", "post", "of"), POSITIONS)
+def test_posts(extract, text: str, published: str | None, holder: str, post: str, of: str) -> None:
+    got = {(p.holder, p.post, p.of) for p in of_kind(extract(text, published or "2019-05-01"), PositionStatement)}
+    assert (holder, post, of) in got, got
+
+
+def test_the_same_surname_in_another_year_is_not_guessed(extract) -> None:
+    # 菅 was chief cabinet secretary in 2015, not prime minister: 菅首相 then is nobody the gazetteer knows
+    got = {p.holder for p in of_kind(extract("菅首相は会見した。", "2015-05-26"), PositionStatement)}
+    assert "person:菅" not in got
+
+
+# ---- meetings -------------------------------------------------------------------------------------
+
+MEETINGS = [
+    # an event held, planned or put off by a light verb; a pair word as the topic of its clause
+    ("安倍晋三首相は11日、韓国の文在寅大統領と電話会談した。両首脳は関係改善に意欲を示し、早期に首脳会談を実現する"
+     "ことで一致した。", "2017-05-11", {ABE, MOON}, "Summit", None, "planned", "meeting.pair"),
+    # a second event word with no parties of its own shares the first one's
+    ("文在寅大統領は10日夜、トランプ米大統領と電話会談し、早期に首脳会談を行うことで一致した。", "2017-05-11",
+     {MOON, TRUMP}, "Summit", None, "planned", "meeting.same-clause"),
+    # parties listed right before the event word
+    ("日本と中国、韓国の3カ国の外相会議が東京で開かれた。", "2015-03-21",
+     {"state:JP", "state:CN", "state:KR"}, "Meeting", None, "held", "meeting.coordination"),
+    # a host and a guest
+    ("河野外相は、パラオのレメンゲサウ大統領主催の昼食会に出席した。", "2019-08-06",
+     {"person:河野", "person:レメンゲサウ"}, "Meeting", None, "held", "meeting.hosted"),
+    # との間で marks the partner
+    ("岸田文雄外務大臣は、ジョン・ケリー米国務長官との間で電話会談を行った。", "2015-05-26",
+     {"person:岸田", KERRY}, "PhoneCall", None, "held", "meeting.comitative"),
+    # a date followed by the verb that holds the event, across a comma
+    ("安倍晋三首相とプーチン大統領による首脳会談を、G20首脳会議に合わせて9月5日に行う方向で一致した。", "2013-08-19",
+     {ABE, PUTIN}, "Summit", "2013-09-05", "planned", "meeting.comitative"),
+    # what was done at a meeting makes it held, and its month stays
+    ("協議は、4月の安倍晋三首相とプーチン大統領との首脳会談で合意したことを受けたものだ。", "2013-08-19",
+     {ABE, PUTIN}, "Summit", "2013-04", "held", "meeting.noun-with"),
+    # in quoted speech, a pair word stands for the two holders of its post named in the same words
+    ("華春瑩報道官は「岸田外相は王毅外相の招待で29日に訪中する。両外相は外相会談を行う」と述べた。", "2016-04-27",
+     {"person:岸田", "person:王毅"}, "Meeting", "2016-04-29", "planned", "meeting.pair"),
+]
+
+
+@pytest.mark.parametrize(("text", "published", "parts", "cls", "start", "status", "rule"), MEETINGS)
+def test_meetings(extract, text: str, published: str, parts: set[str], cls: str, start: str | None,
+                  status: str, rule: str) -> None:
+    ms = [m for m in of_kind(extract(text, published), MeetingStatement)
+          if set(m.participants) == parts and m.event_class == cls]
+    assert len(ms) == 1, [m.participants for m in of_kind(extract(text, published), MeetingStatement)]
+    assert (ms[0].event_class, ms[0].start, ms[0].status) == (cls, start, status)
+    assert rule in {ev.rule for ev in ms[0].evidence}
+
+
+@pytest.mark.parametrize("text", [
+    # イスラエル is the object of another verb (国交を正常化した), not a party to the meeting
+    "アメリカのブリンケン国務長官やイスラエルと国交を正常化した各国による外相会合が開かれた。",
+    # 両外相 names two foreign ministers, not the parties of the summit they talked about
+    "両外相は、本年2月末頃に開催される第2回米朝首脳会談について協議した。",
+])
+def test_not_these_meetings(extract, text: str) -> None:
+    ms = of_kind(extract(text), MeetingStatement)
+    assert not any("state:IL" in m.participants or m.evidence[0].rule == "meeting.same-clause" for m in ms), ms
+
+
+# ---- visits ---------------------------------------------------------------------------------------
+
+VISITS = [
+    # a visitor glued to the word; a visitor marked による with destinations listed before the noun
+    ("先般の安倍総理訪米を振り返った。", "2015-05-26", {(ABE, "state:US")}),
+    ("ケリー国務長官は、先般の同長官によるロシア、中国、韓国訪問について説明した。", "2015-05-26",
+     {("person:ケリー", "state:RU"), ("person:ケリー", "state:CN"), ("person:ケリー", "state:KR")}),
+    # the states that qualify a generic destination
+    ("岸田氏はまた、ベトナムやタイなど東南アジアの一部の国を訪問する予定だった。", "2022-08-21",
+     {("person:岸田", "state:VN"), ("person:岸田", "state:TH")}),
+    # departures
+    ("岸田首相は19日夜、インドに向けて政府専用機で羽田空港を出発した。", "2023-03-20", {("person:岸田", "state:IN")}),
+    ("ラブロフ外相はソウルへ向かった。", "2019-05-01", {("person:ラブロフ", "state:KR")}),
+    # in quoted speech, a visitor named in the same words
+    ("加藤官房長官は「菅総理は来月にも訪米する」と述べた。", "2021-04-02", {("person:菅", "state:US")}),
+]
+
+
+@pytest.mark.parametrize(("text", "published", "expected"), VISITS)
+def test_visits(extract, text: str, published: str, expected: set[tuple[str, str]]) -> None:
+    got = {(v.visitor, v.destination) for v in of_kind(extract(text, published), VisitStatement)}
+    assert expected <= got, got
+
+
+def test_a_visit_in_quoted_speech_needs_its_visitor_in_the_same_words(extract) -> None:
+    assert of_kind(extract("岸田首相は記者団に「来月にも訪米したい」と述べた。"), VisitStatement) == []
+
+
+# ---- quotes ---------------------------------------------------------------------------------------
+
+QUOTES = [
+    # closed by 旨, the speaker presented by the sentence before (X大臣から, …を表明しました)
+    ("冒頭、河野大臣から、謝意を表明しました。また、「今回の訪問は嬉しい」旨述べました。", "person:河野", "今回の訪問は嬉しい"),
+    # the object of a verb of speech
+    ("岸田首相は「連携を強化する」を表明した。", "person:岸田", "連携を強化する"),
+    # a speaker marked も
+    ("岸田首相は会見した。ペニャ氏も「価値観を共有している」と語った。", "person:ペニャ", "価値観を共有している"),
+    # a clause link, then the speech verb
+    ("文在寅大統領は「受け入れられないのが現実」としながらも、「努力する必要がある」と述べた。", MOON,
+     "受け入れられないのが現実"),
+    # a caption line names the speaker above the quote
+    ("アメリカ ブリンケン国務長官\n「訪問を延期します」\n\n長官は記者団に語った。", "person:ブリンケン", "訪問を延期します"),
+]
+
+
+@pytest.mark.parametrize(("text", "speaker", "fragment"), QUOTES)
+def test_quotes(extract, text: str, speaker: str, fragment: str) -> None:
+    qs = [q for q in of_kind(extract(text), QuoteStatement) if fragment in q.text]
+    assert [q.speaker for q in qs] == [speaker], of_kind(extract(text), QuoteStatement)
+
+
+def test_agreement_on_words_is_not_a_quote(extract) -> None:
+    ds = extract("岸田首相はペニャ大統領と会談し、「力による現状変更は許されない」との認識で一致した。")
+    assert of_kind(ds, QuoteStatement) == []
+
+
+# ---- the guards -----------------------------------------------------------------------------------
+
+CODE = sorted([*ROOT.glob("kg/build/extract/*.py"),
+               *(ROOT / "kg" / "build" / n for n in ("recognize.py", "resolve.py", "names.py", "titles.py"))])
+#: particles and punctuation may stay in code; every other Japanese word lives in kg/data/lexicon.json
+PARTICLES = sorted(["は", "が", "を", "に", "で", "と", "の", "も", "へ", "や", "から", "まで", "より", "など", "ら", "として", "としては", "との", "とも", "には", "では", "での", "にて", "において", "に対し", "に対して", "による", "か"], key=len, reverse=True)
+JAPANESE = re.compile(r"[\u3041-\u30fa\u30fc-\u30ff\u3400-\u9fff\uff66-\uff9f]+")  # without ・ (a separator)
+
+
+def _only_particles(run: str) -> bool:
+    i = 0
+    while i < len(run):
+        p = next((p for p in PARTICLES if run.startswith(p, i)), None)
+        if p is None:
+            return False
+        i += len(p)
+    return True
+
+
+def test_no_japanese_word_list_in_the_extraction_code() -> None:
+    found = []
+    for f in CODE:
+        for tok in tokenize.generate_tokens(io.StringIO(f.read_text(encoding="utf-8")).readline):
+            if tok.type != tokenize.STRING or tok.string.lstrip("rbuRBUf").startswith(('"""', "'''")):
+                continue  # docstrings may show examples
+            found += [f"{f.name}:{tok.start[0]}: {run}" for run in JAPANESE.findall(tok.string)
+                      if not _only_particles(run)]
+    assert found == []
+
+
+def test_extraction_functions_are_short() -> None:
+    long = []
+    for f in ROOT.glob("kg/build/extract/*.py"):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 60:
+                long.append(f"{f.name}:{node.name}")
+    assert long == []
+
+
+def test_every_trigger_form_has_a_rule_and_every_rule_a_form() -> None:
+    lex = json.loads((ROOT / "kg" / "data" / "lexicon.json").read_text(encoding="utf-8"))
+    for kind in ("meeting", "visit"):
+        named = set(lex.get(f"{kind}_forms", []))
+        for row in lex[f"{kind}_triggers"]:
+            named |= set(row.get("forms", []))
+        assert named == set(RULES[kind]), kind
+
+
+def test_every_form_is_exercised_by_sentence_rows(extract) -> None:
+    import test_extract as base
+
+    rules: set[str] = set()
+    rows = [(t, p) for t, p, *_ in base.MEETINGS] + [(t, p) for t, p, *_ in base.VISITS] + \
+        [(t, p) for t, p, *_ in MEETINGS] + [(t, p) for t, p, _ in VISITS]
+    rows.append(("安倍晋三首相と習近平国家主席の相互往来に向けた調整につなげられるかが焦点となる。", "2018-01-28"))
+    for text, published in rows:
+        for s in extract(text, published).statements:
+            rules |= {ev.rule for ev in s.evidence}
+    exercised = {r.split(".", 1)[1] for r in rules if r.startswith(("meeting.", "visit."))}
+    wanted = set(RULES["meeting"]) | set(RULES["visit"])
+    # the compound form reports whether it named the states or their office holders
+    exercised |= {"compound"} if {"compound-persons", "compound-states"} <= exercised else set()
+    assert wanted <= exercised, wanted - exercised
+
+
+def test_every_lexicon_list_is_read(extract) -> None:
+    import test_extract as base
+
+    for text, *_ in [*base.MEETINGS, *base.VISITS, *base.QUOTES, *MEETINGS, *VISITS, *QUOTES, *POSITIONS]:
+        extract(text)
+    lex = load().lexicon
+    assert set(lex) - {"_comment"} - lex.read == set()
