@@ -211,7 +211,8 @@ def build() -> list[dict]:
         label = LABEL.get(iso) or next(n for n in candidates if n not in drop)
         names: list[str] = []
         for n in [label, *candidates]:
-            if n not in drop and n not in names and not n.isascii():
+            # pycountry's untranslated (ASCII) names are left out; hand-kept aliases such as UAE are kept
+            if n not in drop and n not in names and (not n.isascii() or n in ALIASES.get(iso, [])):
                 names.append(n)
         rec: dict = {"iso": iso, "label": label, "names": names, "abbrev": ABBREV.get(iso, [])}
         if iso in WIKIDATA:
