@@ -260,7 +260,7 @@ def test_officials(officials: list[dict], states: list[dict], orgs: list[dict], 
                     assert DATE.match(post[k]), f"{where}: bad date {post[k]}"
             if "from" in post and "to" in post:
                 assert post["from"] <= post["to"], f"{where}: post ends before it starts"
-    assert 120 <= len(officials) <= 1500
+    assert 600 <= len(officials) <= 1500
 
 
 def test_places(places: list[dict]) -> None:
