@@ -91,7 +91,7 @@ ALIASES = {
     "FR": ["仏国"],
     "GB": ["英国", "連合王国"],
     "GE": ["グルジア"],
-    "GR": ["ギリシャ共和国"],
+    "GR": ["ギリシャ共和国", "ギリシア"],
     "IN": ["印度"],
     "JP": ["日本国"],
     "KG": ["キルギス共和国", "キルギスタン"],
@@ -104,6 +104,7 @@ ALIASES = {
     "MM": ["ビルマ", "ミャンマー連邦共和国"],
     "MN": ["モンゴル", "モンゴル国"],
     "NL": ["オランダ王国"],
+    "PG": ["パプア・ニューギニア"],
     "PH": ["フィリピン共和国"],
     "PS": ["パレスチナ国"],
     "RU": ["ロシア", "ロシア連邦", "露国"],
@@ -112,6 +113,7 @@ ALIASES = {
     "SY": ["シリア"],
     "SZ": ["スワジランド"],
     "TR": ["トルコ共和国"],
+    "TL": ["東チモール"],
     "TW": ["台湾", "中華民国"],
     "TZ": ["タンザニア"],
     "US": ["アメリカ", "米国", "アメリカ合衆国", "合衆国"],
@@ -142,7 +144,7 @@ ABBREV = {
     "NL": ["蘭"],
     "PH": ["比"],
     "PT": ["葡"],
-    "RU": ["露"],
+    "RU": ["露", "ロ"],
     "TH": ["泰"],
     "TW": ["台"],
     "US": ["米"],
@@ -209,7 +211,8 @@ def build() -> list[dict]:
         label = LABEL.get(iso) or next(n for n in candidates if n not in drop)
         names: list[str] = []
         for n in [label, *candidates]:
-            if n not in drop and n not in names and not n.isascii():
+            # pycountry's untranslated (ASCII) names are left out; hand-kept aliases such as UAE are kept
+            if n not in drop and n not in names and (not n.isascii() or n in ALIASES.get(iso, [])):
                 names.append(n)
         rec: dict = {"iso": iso, "label": label, "names": names, "abbrev": ABBREV.get(iso, [])}
         if iso in WIKIDATA:

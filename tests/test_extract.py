@@ -338,7 +338,7 @@ VISITS = [
     # ... but not a が inside another clause: the topic still visits
     ("安倍首相は、トランプ大統領が提案した米国を訪問した。", "2019-04-27", ABE, "state:US", None, None, "held"),
     # 来日中の / 来日した before the visitor
-    ("岸田首相は、来日中のベトナムのファム・ミン・チン首相と会談した。", "2023-09-10", "person:ファムミンチン",
+    ("岸田首相は、来日中のベトナムのファム・ミン・チン首相と会談した。", "2023-09-10", "person:ファム・ミン・チン",
      "state:JP", None, None, "held"),
     # an adverbial between を and the verb; 訪問している: the visit is under way
     ("フランスのマクロン大統領が5日から中国を国賓として訪問している。", "2023-04-06", "person:Q3052772", "state:CN",

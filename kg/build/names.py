@@ -7,10 +7,11 @@ characters no earlier step has taken. Every word list is in ``kg/data/lexicon.js
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from collections.abc import Iterable
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from kg.build.gazetteer import GazEntry, Gazetteer, norm
+from kg.build.gazetteer import GazEntry, Gazetteer, load, norm
 from kg.build.titles import KANJI, KATA, Titles
 
 if TYPE_CHECKING:
@@ -30,6 +31,43 @@ GINZA_ORG_LABELS = {
 GINZA_PLACE_LABELS = {"City", "Province", "County", "GPE_Other", "Region_Other", "Continental_Region", "Island"}
 
 
+def longest_alternation(words: Iterable[str]) -> str:
+    """A regex source matching any of ``words`` case-insensitively, the longest one at a position.
+
+    The words are merged into a trie (ロシア|ロシア連邦|ロンドン -> ロ(?:シア(?:連邦)?|ンドン)), so a
+    position is tried against the next character instead of against every word: with thousands
+    of names a plain alternation costs one attempt per name at each character of the text. Each
+    optional tail is greedy, so the longest word that matches is the one taken, as with a plain
+    alternation sorted longest first. Words are lower-cased for the trie (the pattern is compiled
+    with re.IGNORECASE) unless lower-casing changes their length.
+    """
+    end = ""
+    root: dict[str, dict] = {}
+    for w in words:
+        low = w.lower()
+        node = root
+        for ch in low if len(low) == len(w) else w:
+            node = node.setdefault(ch, {})
+        node[end] = {}
+
+    def source(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + source(child) for ch, child in sorted(node.items()) if ch != end]
+        if not alts:
+            return ""
+        if end in node:
+            return "(?:" + "|".join(alts) + ")?"
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return source(root)
+
+
+@lru_cache(maxsize=1)
+def gazetteer_names_re() -> re.Pattern[str]:
+    """Every name of the gazetteer (two characters or more), the longest at a position; built once."""
+    names = [n for n in load().surfaces if len(n) >= 2]
+    return re.compile(longest_alternation(names), re.IGNORECASE) if names else re.compile(r"(?!x)x")
+
+
 def _mention(*args, **kwargs) -> Mention:  # type: ignore[no-untyped-def]
     from kg.build.recognize import Mention
 
@@ -44,12 +82,13 @@ class NameFinder:
         self.lex = gaz.lexicon
         self.name_tag = self.lex["tagger_name_tag"]  # the part-of-speech tag UniDic gives person names
         self.taken = [False] * (len(text) + 1)
+        self._found: list[Mention] = []  # what the steps so far have found
         self.person_tokens = self._person_token_spans()
         self.bounds = {t.idx for t in doc} | {t.idx + len(t.text) for t in doc}
 
     # -- the order of trust -------------------------------------------------------------------------
     def find(self) -> list[Mention]:
-        out: list[Mention] = []
+        out: list[Mention] = self._found
         steps = (self._bylines, self._datelines, self._reading_pairs, self._quoted_orgs, self._gazetteer_names,
                  self._compound_states, self._titled_names, self._ginza_entities, self._suffixed_places)
         for step in steps:
@@ -102,6 +141,8 @@ class NameFinder:
             if len(name) < 2:
                 continue
             e = self.g.lookup(name) or self.g.lookup(reading)
+            if e is not None and e.type not in ("Official", "Person"):
+                continue  # 南米南部共同市場(メルコスール): an organization's short name, not a person's reading
             out.append(_mention(m.start() - len(name), m.start(), name, "Person", key=e.key if e else None,
                                 reading=reading, ext_end=m.end(), source="reading"))
         for m in KANJI_IN_PARENS.finditer(text):
@@ -151,10 +192,9 @@ class NameFinder:
         return out
 
     # -- the gazetteer ------------------------------------------------------------------------------
-    @cached_property
+    @property
     def _name_re(self) -> re.Pattern[str]:
-        names = sorted((n for n in self.g.surfaces if len(n) >= 2), key=len, reverse=True)
-        return re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE) if names else re.compile(r"(?!x)x")
+        return gazetteer_names_re()
 
     def _gazetteer_names(self) -> list[Mention]:
         out = []
@@ -204,7 +244,7 @@ class NameFinder:
             return out
         fol = self.lex.alternation("compound_followers")
         ordinal = self.lex["ordinal_counters"]  # 第2回米朝首脳会談: a compound may follow a counter
-        for m in re.finditer(rf"(?:(?<=[{ordinal}])|(?<![{KANJI}]))([{ab}]{{2,4}})(?={fol})", text):
+        for m in re.finditer(rf"(?:(?<=[{ordinal}])|(?<![{KANJI}{KATA}]))([{ab}]{{2,4}})(?={fol})", text):
             out += [_mention(m.start(1) + i, m.start(1) + i + 1, ch, "State", key=self.g.abbrev[ch],
                              source="compound", via_compound=True) for i, ch in enumerate(m.group(1))]
         # 訪米 but not 訪米朝 (a pair); 訪米中の / 訪日中に: 中 here means "during", not China
@@ -229,8 +269,13 @@ class NameFinder:
         """Names directly followed by a post title (maybe with a state/org between) or an honorific."""
         out: list[Mention] = []
         covered = -1  # the end of the last compound title read: a later title start inside it names no one
+        named_ends = {m.end for m in self._found if m.type == "Person"}
         for pos in self._title_starts():
             if pos < covered:
+                continue
+            if pos in named_ends:  # 崔天凱アジア局長 with 崔天凱 known: アジア is the title's
+                t = self.titles.match(self.text, pos, self.bounds)
+                covered = t.end if t else covered
                 continue
             m = self._name_before(pos)
             if m is not None:
@@ -310,7 +355,7 @@ class NameFinder:
         e = self.g.by_name.get(n)
         if e is not None:
             return [e] if e.type == "Official" else []
-        if len(n) < 2 or not re.fullmatch(f"[{KANJI}]+", n):
+        if not re.fullmatch(f"[{KANJI}]+", n):
             return []
         return [e for e in self._officials if any(norm(x).startswith(n) and len(norm(x)) - len(n) <= 3
                                                   for x in (e.label, *e.names) if x)]

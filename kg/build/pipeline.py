@@ -288,7 +288,7 @@ def extractor_fingerprint() -> str:
         here = Path(__file__).resolve().parent
         h = hashlib.sha256()
         files = sorted([*here.glob("extract/*.py"), *here.parent.glob("data/*.json"), here.parent / "records.py",
-                        *(here / n for n in ("recognize.py", "resolve.py", "gazetteer.py", "nlp.py"))])
+                        *(here / n for n in ("recognize.py", "resolve.py", "gazetteer.py", "nlp.py", "names.py", "titles.py"))])
         for f in files:
             h.update(f.name.encode())
             h.update(f.read_bytes())

@@ -17,13 +17,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from kg.build.gazetteer import Gazetteer, load
-from kg.build.names import NameFinder
+from kg.build.names import NameFinder, longest_alternation
 from kg.build.titles import KANJI, KATA, Titles
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-__all__ = ["KANJI", "KATA", "Mention", "Recognized", "Recognizer", "Sentence", "find_quotes", "sentences_of"]
+__all__ = ["KANJI", "KATA", "Mention", "longest_alternation", "Recognized", "Recognizer", "Sentence", "find_quotes", "sentences_of"]
 
 
 @dataclass
