@@ -254,7 +254,7 @@ MEETINGS = [
      {"person:岸田", "person:Q6279"}, "Summit", "2023-01-13", "place:ワシントン", "held"),
     # partners listed with commas, each with its state: all are participants
     ("トルコのエルドアン大統領は19日、テヘランでイランのライシ大統領、ロシアのプーチン大統領と3者会談を行った。",
-     "2022-07-20", {"person:エルドアン", "person:ライシ", PUTIN}, "Summit", "2022-07-19", "place:テヘラン", "held"),
+     "2022-07-20", {"person:エルドアン", "person:エブラヒム・ライシ", PUTIN}, "Summit", "2022-07-19", "place:テヘラン", "held"),
 ]
 
 

@@ -55,6 +55,9 @@ ENTITIES = [
     # a byline names the reporter and the place
     ("【ソウル=佐藤花子】韓国の李明外相は1日、日本の河野太郎外相と会談した。",
      {"person:佐藤花子": "Person", "place:ソウル": "Place", "person:李明": "Official"}),
+    # a dateline naming two places and the agency
+    ("【ワシントン・ソウル共同】ポンペオ国務長官は1日、韓国の康京和外相と会談。",
+     {"place:ワシントン": "Place", "place:ソウル": "Place", "org:共同通信": "Organization"}),
     # a place named by its kind; an organization named in brackets; a short name in brackets is the same one
     ("岸田首相はガラパゴス島を訪問した。", {"place:ガラパゴス島": "Place"}),
     ("首相はシンクタンク「東アジア研究評議会」で演説した。", {"org:東アジア研究評議会": "Organization"}),
@@ -137,9 +140,15 @@ MEETINGS = [
     # a second event word with no parties of its own shares the first one's
     ("文在寅大統領は10日夜、トランプ米大統領と電話会談し、早期に首脳会談を行うことで一致した。", "2017-05-11",
      {MOON, TRUMP}, "Summit", None, "planned", "meeting.same-clause"),
+    # a report ending on the event noun tells what happened
+    ("ザリフ外相はウィーンで、ケリー米国務長官と会談。会談後、記者団に語った。", "2015-07-10",
+     {"person:ザリフ", KERRY}, "Meeting", None, "held", "meeting.comitative"),
     # parties listed right before the event word
     ("日本と中国、韓国の3カ国の外相会議が東京で開かれた。", "2015-03-21",
      {"state:JP", "state:CN", "state:KR"}, "Meeting", None, "held", "meeting.coordination"),
+    # partners coordinated with や before the one marked と
+    ("岸田首相はバイデン大統領や尹錫悦大統領などと会談した。", "2023-05-20",
+     {"person:岸田", "person:Q6279", "person:尹錫悦"}, "Summit", None, "held", "meeting.comitative"),
     # a host and a guest
     ("河野外相は、パラオのレメンゲサウ大統領主催の昼食会に出席した。", "2019-08-06",
      {"person:河野", "person:レメンゲサウ"}, "Meeting", None, "held", "meeting.hosted"),
@@ -168,6 +177,15 @@ def test_meetings(extract, text: str, published: str, parts: set[str], cls: str,
     assert rule in {ev.rule for ev in ms[0].evidence}
 
 
+@pytest.mark.parametrize(("text", "status"), [
+    ("日中首脳会談の日程は未定だ。", "possible"),
+    ("日中首脳会談は不可能だと表明した。", "cancelled"),
+    ("日中首脳会談の開催を見合わせた。", "cancelled"),
+])
+def test_status_words(extract, text: str, status: str) -> None:
+    assert [m.status for m in of_kind(extract(text), MeetingStatement)] == [status]
+
+
 @pytest.mark.parametrize("text", [
     # イスラエル is the object of another verb (国交を正常化した), not a party to the meeting
     "アメリカのブリンケン国務長官やイスラエルと国交を正常化した各国による外相会合が開かれた。",
@@ -185,7 +203,7 @@ VISITS = [
     # a visitor glued to the word; a visitor marked による with destinations listed before the noun
     ("先般の安倍総理訪米を振り返った。", "2015-05-26", {(ABE, "state:US")}),
     ("ケリー国務長官は、先般の同長官によるロシア、中国、韓国訪問について説明した。", "2015-05-26",
-     {("person:ケリー", "state:RU"), ("person:ケリー", "state:CN"), ("person:ケリー", "state:KR")}),
+     {(KERRY, "state:RU"), (KERRY, "state:CN"), (KERRY, "state:KR")}),
     # the states that qualify a generic destination
     ("岸田氏はまた、ベトナムやタイなど東南アジアの一部の国を訪問する予定だった。", "2022-08-21",
      {("person:岸田", "state:VN"), ("person:岸田", "state:TH")}),

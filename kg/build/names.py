@@ -117,16 +117,28 @@ class NameFinder:
         """【北京共同】 -> the place and the news agency."""
         out = []
         suffix = self.lex["agency_suffix"]
-        for m in re.finditer(r"【([^【】]{1,20})】", self.text):
+        for m in re.finditer(r"【([^【】]{1,30})】", self.text):
             inner, a = m.group(1), m.start(1)
             for k in range(1, len(inner)):
-                ep = self.g.lookup(inner[:k])
                 ea = self.g.lookup(inner[k:]) or self.g.lookup(inner[k:] + suffix)
-                if ep and ea and ea.type == "Organization" and ep.type in ("Place", "State"):
-                    out.append(_mention(a, a + k, inner[:k], ep.type, key=ep.key, source="dateline"))
+                places = self._dateline_places(inner[:k], a)
+                if ea and ea.type == "Organization" and places:
+                    out += places
                     out.append(_mention(a + k, a + len(inner), inner[k:], "Organization", key=ea.key,
                                         source="dateline"))
                     break
+        return out
+
+    def _dateline_places(self, s: str, a: int) -> list[Mention]:
+        """The places of a dateline, several when listed with ・ or / (【ワシントン・ソウル共同】)."""
+        out, pos = [], a
+        for part in re.split(r"([・/／])", s):
+            e = self.g.lookup(part) if part not in ("・", "/", "／") else None
+            if part not in ("・", "/", "／"):
+                if e is None or e.type not in ("Place", "State"):
+                    return []
+                out.append(_mention(pos, pos + len(part), part, e.type, key=e.key, source="dateline"))
+            pos += len(part)
         return out
 
     def _reading_pairs(self) -> list[Mention]:
@@ -355,6 +367,9 @@ class NameFinder:
         e = self.g.by_name.get(n)
         if e is not None:
             return [e] if e.type == "Official" else []
+        if re.fullmatch(f"[{KATA}]+", n):  # ケリー for ジョン・ケリー: the surname of a katakana full name
+            return [e for e in self._officials if any(norm(re.split(f"[{SEP}]", x)[-1]) == n
+                                                      for x in (e.label, *e.names) if x and re.search(f"[{SEP}]", x))]
         if not re.fullmatch(f"[{KANJI}]+", n):
             return []
         return [e for e in self._officials if any(norm(x).startswith(n) and len(norm(x)) - len(n) <= 3

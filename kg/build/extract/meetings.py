@@ -370,9 +370,10 @@ def _compound_subject(ctx: DocContext, lo: int, a: int) -> tuple[list[str], str 
 
 
 def listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -> list[Mention]:
-    """The partners and the parties listed before each with a comma (A、B、Cと: A and B too); a state or
-    organization owning the next name (ロシアのプーチン大統領) is part of that name, not an item."""
+    """The partners and the parties listed before each with a comma or や (A、B、Cと, AやBなどと: A and B
+    too); a state or organization owning the next name (ロシアのプーチン大統領) is part of that name."""
     out = list(partners)
+    joiner = ctx.lex.regex("list_joiners")
     for p in partners:
         if p.particle not in ("と", "とも"):
             continue
@@ -381,8 +382,8 @@ def listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -
             if m.particle == "の" and m.ext_end + 1 == nxt.start and m.type in ("State", "Organization"):
                 nxt = m  # the owner of the next item
                 continue
-            if (m.particle == "、" and m.type != "State" and m not in out
-                    and re.fullmatch(r"[、，,]", ctx.text[m.ext_end: nxt.start])):
+            if (m.particle in ("、", "や") and m.type != "State" and m not in out
+                    and joiner.fullmatch(ctx.text, m.ext_end, nxt.start)):
                 out.insert(0, m)
                 nxt = m
                 continue
