@@ -3,13 +3,26 @@
 Text is decoded as UTF-8, else Shift_JIS / EUC-JP / other encodings found by charset-normalizer.
 Leading URL lines of a .txt are source metadata, not text: they become ``Article.urls`` and are
 blanked (kept as spaces) so character offsets still point into the file's text.
+
+Limits (each bad input is skipped and named, or with --strict stops the build):
+
+- an article (a .txt file or a .jsonl line) of more than ``max_bytes`` (MAX_ARTICLE_BYTES unless
+  the caller says otherwise) is refused without being read whole;
+- a file with NUL bytes in more than 1% of its bytes is binary; fewer NUL characters are removed
+  from the text, with a warning;
+- a ``published`` date outside PUBLISHED_RANGE is treated as unknown, with a warning (the
+  article is built, its relative dates stay unresolved);
+- a sidecar larger than MAX_SIDECAR_BYTES is refused; a broken or looping symbolic link is
+  listed as skipped, with the reason.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -27,6 +40,14 @@ TEXT_SUFFIXES = {".txt", ".text", ".md"}
 CORPUS_SUFFIXES = {".jsonl", ".ndjson"}
 # Encodings tried in order before asking charset-normalizer: Japanese news comes in these.
 JAPANESE_ENCODINGS = ("utf-8", "shift_jis", "cp932", "euc_jp", "iso2022_jp")
+#: The largest article (bytes of a .txt file or of a .jsonl line) read by default (kg build --max-article-size).
+MAX_ARTICLE_BYTES = 5_000_000
+#: The largest NAME.meta.json sidecar read.
+MAX_SIDECAR_BYTES = 1_000_000
+#: A file with NUL bytes in more than this share of its bytes is binary, not an article.
+BINARY_NUL_SHARE = 0.01
+#: ``published`` dates outside this range are treated as unknown (relative dates are counted from them).
+PUBLISHED_RANGE = (_dt.date(1800, 1, 1), _dt.date(2199, 12, 31))
 
 
 @dataclass(frozen=True)
@@ -37,27 +58,52 @@ class SkippedInput:
     reason: str
 
 
-def iter_inputs(paths: list[Path]) -> Iterator[Path]:
-    """Expand directories into their article and corpus files, sorted for deterministic output."""
+def iter_inputs(paths: list[Path], skipped: list[SkippedInput] | None = None) -> Iterator[Path]:
+    """Expand directories into their article and corpus files, sorted for deterministic output.
+
+    Hidden files and folders (.git, a build's .kg-cache) are not read. A broken or looping symbolic
+    link to an article is recorded in ``skipped`` (or raises IngestError without it); a path given
+    on the command line must exist and be a file or a folder.
+    """
     for p in paths:
         if not p.exists():
-            raise IngestError(f"{p}: no such file or directory")
+            raise IngestError(_missing(p))
         if p.is_dir():
-            files = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and (f.suffix.lower() in TEXT_SUFFIXES | CORPUS_SUFFIXES)
-                and not f.name.startswith(".")
-            )
-            yield from files
-        else:
+            for f in sorted(p.rglob("*")):
+                if f.suffix.lower() not in TEXT_SUFFIXES | CORPUS_SUFFIXES:
+                    continue
+                if any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if f.is_file():
+                    yield f
+                elif f.is_symlink():
+                    exc = IngestError(_missing(f))
+                    if skipped is None:
+                        raise exc
+                    skipped.append(SkippedInput(str(f), str(exc)))
+        elif p.is_file():
             yield p
+        else:
+            raise IngestError(f"{p}: not a regular file or a folder")
+
+
+def _missing(p: Path) -> str:
+    """Why ``p`` cannot be opened: no such file, a broken symbolic link, or a loop of links."""
+    if p.is_symlink():
+        try:
+            os.stat(p)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return f"{p}: a loop of symbolic links"
+            return f"{p}: a broken symbolic link (its target {os.readlink(p)} does not exist)"
+    return f"{p}: no such file or directory"
 
 
 def decode_bytes(data: bytes, source: str) -> str:
     """Decode article bytes; raise IngestError for binary or undecodable content."""
     if not data.strip():
         raise IngestError(f"{source}: the file is empty")
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.count(b"\x00") > BINARY_NUL_SHARE * len(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IngestError(f"{source}: looks like a binary file (NUL bytes), not an article")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -129,21 +175,31 @@ def split_url_lines(text: str) -> tuple[str, tuple[str, ...]]:
     return "".join(out), tuple(urls)
 
 
-def normalize_date(value: object, source: str) -> str | None:
-    """An ISO date string (YYYY-MM-DD) from a sidecar/corpus field, or None."""
+def normalize_date(value: object, source: str, warnings: list[str] | None = None) -> str | None:
+    """An ISO date string (YYYY-MM-DD) from a sidecar/corpus field, or None.
+
+    A date outside PUBLISHED_RANGE (9999-12-31, 0001-01-01) is no reference for relative dates: it is
+    treated as unknown, and a warning naming ``source`` goes to ``warnings``.
+    """
     if value in (None, ""):
         return None
     if not isinstance(value, str):
         raise IngestError(f"{source}: 'published' must be a string like 2018-06-01, got {value!r}")
     s = value.strip()
     try:
-        return _dt.date.fromisoformat(s[:10]).isoformat()
+        day = _dt.date.fromisoformat(s[:10])
     except ValueError:
-        pass
-    try:
-        return _dt.datetime.fromisoformat(s.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        raise IngestError(f"{source}: 'published' is not an ISO date: {value!r}") from None
+        try:
+            day = _dt.datetime.fromisoformat(s.replace("Z", "+00:00")).date()
+        except (ValueError, OverflowError):
+            raise IngestError(f"{source}: 'published' is not an ISO date: {value!r}") from None
+    low, high = PUBLISHED_RANGE
+    if not low <= day <= high:
+        if warnings is not None:
+            warnings.append(f"{source}: 'published' {day.isoformat()} is outside {low.isoformat()} to "
+                            f"{high.isoformat()}; taken as unknown (relative dates stay unresolved)")
+        return None
+    return day.isoformat()
 
 
 def make_doc_id(name: str) -> str:
@@ -158,7 +214,14 @@ def read_sidecar(path: Path) -> dict:
     if not meta_path.exists():
         return {}
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        with meta_path.open("rb") as fh:
+            raw = fh.read(MAX_SIDECAR_BYTES + 1)
+    except OSError as exc:
+        raise IngestError(f"{meta_path}: cannot read: {exc.strerror}") from exc
+    if len(raw) > MAX_SIDECAR_BYTES:
+        raise IngestError(f"{meta_path}: larger than {MAX_SIDECAR_BYTES:,} bytes; a sidecar holds a few fields")
+    try:
+        meta = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IngestError(f"{meta_path}: not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(meta, dict):
@@ -177,8 +240,22 @@ def clean_text(s: str) -> str:
     return _SURROGATE.sub("\ufffd", s)
 
 
-def _metadata(meta: dict, where: str, text: str, default_id: str | None) -> dict:
-    """Checked article fields from a sidecar or a corpus line; IngestError naming ``where`` when one is bad."""
+def drop_nuls(text: str, source: str, warnings: list[str] | None) -> str:
+    """``text`` without NUL characters (never part of an article: left by broken converters), with a
+    warning naming ``source`` when there were any. Offsets are those of the text without them."""
+    n = text.count("\x00")
+    if not n:
+        return text
+    if warnings is not None:
+        warnings.append(f"{source}: {n} NUL character(s) removed from the text")
+    return text.replace("\x00", "")
+
+
+def _metadata(meta: dict, where: str, text: str, default_id: str | None,
+              warnings: list[str] | None = None, text_source: str | None = None) -> dict:
+    """Checked article fields from a sidecar or a corpus line; IngestError naming ``where`` when one is bad.
+    Warnings (a date taken as unknown, NULs removed) go to ``warnings``."""
+    text = drop_nuls(text, text_source or where, warnings)
 
     def string(key: str) -> str | None:
         v = meta.get(key)
@@ -208,7 +285,7 @@ def _metadata(meta: dict, where: str, text: str, default_id: str | None) -> dict
     return {
         "doc_id": make_doc_id(clean_text(str(doc))),
         "text": body,
-        "published": normalize_date(meta.get("published"), where),
+        "published": normalize_date(meta.get("published"), where, warnings),
         "url": url,
         "urls": tuple(dict.fromkeys(u for u in [url, *extra, *urls] if u)),
         "title": string("title"),
@@ -216,18 +293,29 @@ def _metadata(meta: dict, where: str, text: str, default_id: str | None) -> dict
     }
 
 
-def read_text_file(path: Path) -> Article:
-    """Read one .txt article and its NAME.meta.json sidecar."""
+def too_large(source: str, size: int, max_bytes: int, more: bool = False, what: str = "the article") -> IngestError:
+    return IngestError(f"{source}: {what} is {size:,}{'+' if more else ''} bytes, more than the "
+                       f"{max_bytes:,} an article may have (raise the limit with --max-article-size)")
+
+
+def read_text_file(path: Path, max_bytes: int = MAX_ARTICLE_BYTES, warnings: list[str] | None = None) -> Article:
+    """Read one .txt article and its NAME.meta.json sidecar (at most ``max_bytes`` of text)."""
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise too_large(str(path), size, max_bytes)
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)  # a file that grows while read is not read without end
     except OSError as exc:
         raise IngestError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) > max_bytes:
+        raise too_large(str(path), len(data), max_bytes, more=True)
     raw = decode_bytes(data, str(path))
     meta = read_sidecar(path)
     where = str(path.with_name(path.stem + ".meta.json")) if meta else str(path)
-    if not split_url_lines(raw)[0].strip():
+    if not split_url_lines(raw.replace("\x00", ""))[0].strip():
         raise IngestError(f"{path}: no article text (only URL lines or blank)")
-    fields = _metadata(meta, where, raw, path.stem)
+    fields = _metadata(meta, where, raw, path.stem, warnings, text_source=str(path))
     return Article(**fields, source_path=str(path), sha256=hashlib.sha256(data).hexdigest())
 
 
@@ -243,15 +331,45 @@ def jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield lineno, raw
 
 
-def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterator[Article]:
+def bounded_lines(path: Path, max_bytes: int) -> Iterator[tuple[int, bytes | int]]:
+    """The non-blank lines of a file with their numbers; a line longer than ``max_bytes`` is not kept
+    in memory: its length is given instead of its bytes."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read: {exc.strerror}") from exc
+    with fh:
+        lineno = 0
+        while True:
+            raw = fh.readline(max_bytes + 2)
+            if not raw:
+                return
+            lineno += 1
+            if len(raw) > max_bytes + 1 or (len(raw) == max_bytes + 1 and not raw.endswith(b"\n")):
+                size = len(raw)
+                while not raw.endswith(b"\n"):
+                    raw = fh.readline(1 << 20)
+                    if not raw:
+                        break
+                    size += len(raw)
+                yield lineno, size - (1 if raw.endswith(b"\n") else 0)
+            elif raw.strip():
+                yield lineno, raw
+
+
+def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None, max_bytes: int = MAX_ARTICLE_BYTES,
+               warnings: list[str] | None = None) -> Iterator[Article]:
     """Articles of a JSONL corpus: one object per line with id, text, optional published, url, lang, title.
 
-    A malformed line raises IngestError naming the file and line, unless ``skipped`` is given,
-    in which case it is recorded there and the rest of the corpus is read.
+    A malformed line, or one longer than ``max_bytes``, raises IngestError naming the file and line,
+    unless ``skipped`` is given, in which case it is recorded there and the rest of the corpus is read.
     """
-    for lineno, raw in jsonl_lines(path):
+    # JSON may escape each character of the text as \uXXXX: twice its UTF-8 size, plus the other fields
+    for lineno, raw in bounded_lines(path, 2 * max_bytes + 65536):
         where = f"{path}:{lineno}"
         try:
+            if isinstance(raw, int):
+                raise too_large(where, raw, max_bytes, what="the line")
             try:
                 obj = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -261,9 +379,11 @@ def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterato
             text = obj.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise IngestError(f"{where}: missing or empty 'text'")
+            if len(text) * 3 > max_bytes and (size := len(text.encode("utf-8", "surrogatepass"))) > max_bytes:
+                raise too_large(where, size, max_bytes)
             if obj.get("id") in (None, ""):
                 raise IngestError(f"{where}: missing 'id'")
-            fields = _metadata(obj, where, text, None)
+            fields = _metadata(obj, where, text, None, warnings)
             yield Article(**fields, source_path=where, sha256=hashlib.sha256(raw).hexdigest())
         except IngestError as exc:
             if skipped is None:
@@ -272,22 +392,24 @@ def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None) -> Iterato
 
 
 def read_articles(paths: list[Path], skipped: list[SkippedInput] | None = None,
-                  exclude: Path | None = None) -> Iterator[Article]:
+                  exclude: Path | None = None, *, max_bytes: int = MAX_ARTICLE_BYTES,
+                  warnings: list[str] | None = None) -> Iterator[Article]:
     """Every article under ``paths``. With ``skipped``, bad inputs are recorded there and skipped;
     without it, the first bad input raises IngestError. A document id used twice is an error for the
-    second use. Files under ``exclude`` (the build's own output folder) are not read."""
+    second use. Files under ``exclude`` (the build's own output folder) are not read. An article of
+    more than ``max_bytes`` is a bad input; what is read with a doubt goes to ``warnings``."""
     seen: dict[str, str] = {}
     excluded = exclude.resolve() if exclude is not None else None
-    for path in iter_inputs(paths):
+    for path in iter_inputs(paths, skipped):
         if excluded is not None and (path.resolve() == excluded or excluded in path.resolve().parents):
             continue
         if path.name.endswith(".meta.json"):
             continue
         try:
             if path.suffix.lower() in CORPUS_SUFFIXES:
-                articles: Iterator[Article] = read_jsonl(path, skipped)
+                articles: Iterator[Article] = read_jsonl(path, skipped, max_bytes, warnings)
             else:
-                articles = iter([read_text_file(path)])
+                articles = iter([read_text_file(path, max_bytes, warnings)])
             for art in articles:
                 if art.doc_id in seen:
                     exc = IngestError(
