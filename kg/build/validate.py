@@ -10,6 +10,7 @@ raises :class:`kg.errors.ValidationError`; a graph that does not conform is a no
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -17,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -117,18 +119,20 @@ def _load_shapes_cached(directory: str) -> Graph:
 # ---------------------------------------------------------------------------------------------
 
 
-def validate_graph(data: Graph, shapes: Graph | None = None, *, processes: int = 1) -> ValidationResult:
+def validate_graph(data: Graph, shapes: Graph | None = None, *, processes: int = 1,
+                   tmpdir: Path | None = None) -> ValidationResult:
     """Validate ``data`` against ``shapes`` (default: :func:`load_shapes`) with no inference.
 
     With ``processes`` > 1 the shapes that have targets are shared out among that many forked
     processes, each validating the whole graph against its share (the report is the same: every
-    SHACL result belongs to one shape and one focus node). Small graphs are validated here.
+    SHACL result belongs to one shape and one focus node). Small graphs are validated here. Their
+    reports come back through unlinked temporary files in ``tmpdir`` (default: the system's).
     """
     shapes_graph = shapes if shapes is not None else load_shapes()
     if data.context_aware:  # a Dataset: validate the union, not each named graph on its own
         data = union_graph(data)  # type: ignore[arg-type]
     parts = _shares(data, shapes_graph, processes) if processes > 1 and len(data) >= PARALLEL_MIN_TRIPLES else None
-    forked = _validate_forked(data, parts) if parts else None
+    forked = _validate_forked(data, parts, tmpdir) if parts else None
     if forked is not None:
         report, text = forked
     else:
@@ -208,40 +212,44 @@ def _shares(data: Graph, shapes_graph: Graph, processes: int) -> list[Graph] | N
     return out
 
 
-def _validate_in_child(data: Graph, shapes_graph: Graph, path: str) -> None:
+def _validate_in_child(data: Graph, shapes_graph: Graph, out: IO[bytes], parent: int) -> None:
     import gc
 
+    from kg.build.procs import child_setup
+
+    child_setup(parent)  # dies with the parent; Ctrl-C is the parent's to handle
     gc.freeze()  # the inherited graph is never garbage: collecting it would only copy its pages
     report, text = _pyshacl(data, shapes_graph)
-    Path(path).write_bytes(json.dumps({"report": report.serialize(format="nt"), "text": text}).encode())
+    out.write(json.dumps({"report": report.serialize(format="nt"), "text": text}).encode())
+    out.flush()
 
 
-def _validate_forked(data: Graph, parts: list[Graph]) -> tuple[Graph, str] | None:
+def _validate_forked(data: Graph, parts: list[Graph], tmpdir: Path | None = None) -> tuple[Graph, str] | None:
     """Validate ``data`` against each shapes graph of ``parts`` in its own forked process, and merge the
     reports into one. None when a process failed (the caller then validates in this process)."""
     import multiprocessing as mp
-    import shutil
     import tempfile
 
+    from kg.build.procs import stop
+
     ctx = mp.get_context("fork")
-    tmp = Path(tempfile.mkdtemp(prefix="kg-shacl-"))
     procs = []
-    try:
-        for i, shapes_graph in enumerate(parts):
-            proc = ctx.Process(target=_validate_in_child, args=(data, shapes_graph, str(tmp / str(i))), daemon=True)
+    with contextlib.ExitStack() as stack:
+        # unlinked files: nothing is left behind, whatever happens to this process
+        files = [stack.enter_context(tempfile.TemporaryFile(prefix="kg-shacl-", dir=tmpdir)) for _ in parts]
+        stack.callback(stop, procs)
+        for shapes_graph, fh in zip(parts, files):
+            proc = ctx.Process(target=_validate_in_child, args=(data, shapes_graph, fh, os.getpid()), daemon=True)
             proc.start()
             procs.append(proc)
         for proc in procs:
             proc.join()
         if any(proc.exitcode != 0 for proc in procs):
             return None
-        outputs = [json.loads((tmp / str(i)).read_bytes()) for i in range(len(parts))]
-    finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
-        shutil.rmtree(tmp, ignore_errors=True)
+        outputs = []
+        for fh in files:
+            fh.seek(0)
+            outputs.append(json.loads(fh.read()))
     merged = Graph()
     for out in outputs:
         merged.parse(data=out["report"], format="nt")
