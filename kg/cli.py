@@ -8,8 +8,12 @@ one-line error on stderr and its exit code (2 for bad input, config or connectio
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -22,7 +26,11 @@ from kg.errors import KgError
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a KgError into a one-line message on stderr and its exit code."""
+    """Turn a KgError into a one-line message on stderr and its exit code.
+
+    Any other failure is one ``Error:`` line too, exit 2: an OSError names its file, anything else
+    its type (KG_DEBUG=1 shows the traceback as well).
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -35,8 +43,51 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("Error: interrupted; no output was left half-written (run the command again to finish)",
                        err=True)
             sys.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as exc:
+            _debug()
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
+        except Exception as exc:
+            _debug()
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            click.echo(f"Error: {type(exc).__name__}: {first} (an internal error; KG_DEBUG=1 shows where)", err=True)
+            sys.exit(2)
 
     return wrapper
+
+
+def _debug() -> None:
+    if os.environ.get("KG_DEBUG"):
+        traceback.print_exc()
+
+
+def check_output_file(path: Path) -> None:
+    """Refuse an output file that cannot be written, before any work is done (WriteError, exit 2)."""
+    from kg.errors import WriteError
+
+    path = Path(path)
+    if path.is_dir():
+        raise WriteError(f"{path}: is a folder; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise WriteError(f"{path}: the folder {parent} does not exist; create it first")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
+def parse_size(value: str) -> int:
+    """``5000000``, ``500KB``, ``20MB``, ``1GB`` (decimal units) as a number of bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)B?\s*", value, flags=re.IGNORECASE)
+    if not m or float(m.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r} is not a size such as 5000000, 500KB or 20MB")
+    return int(float(m.group(1)) * {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}[m.group(2).upper()])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,11 +130,14 @@ def _terminate(signum: int, frame: object) -> None:
 @click.option("--user", envvar="NEO4J_USER", help="with --neo4j: user [env NEO4J_USER]")
 @click.option("--password", envvar="NEO4J_PASSWORD", help="with --neo4j: password [env NEO4J_PASSWORD]")
 @click.option("--database", envvar="NEO4J_DATABASE", help="with --neo4j: database [env NEO4J_DATABASE]")
+@click.option("--max-article-size", "max_article_size", default="5MB", show_default=True, metavar="SIZE",
+              help="skip (and list in skipped.json) an article larger than this: bytes of a .txt file or of the "
+                   "text of a .jsonl line; 500KB, 20MB, ...")
 @click.option("-q", "--quiet", is_flag=True, help="no progress bar and no summary")
 @handle_errors
 def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path | None, base: str, strict: bool,
                   jobs: int | None, no_cache: bool, to_neo4j: bool, uri: str | None, user: str | None, password: str | None,
-                  database: str | None, quiet: bool) -> None:
+                  database: str | None, max_article_size: str, quiet: bool) -> None:
     """Build the knowledge graph from articles.
 
     INPUTS are .txt articles (with optional NAME.meta.json sidecars holding "published" and
@@ -97,6 +151,11 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
     changed articles (OUTDIR/.kg-cache) and gives the graph a build from scratch gives. The same
     meeting or visit reported by several articles becomes one event with several sources.
 
+    An article longer than 20,000 characters is parsed in chunks; one larger than
+    --max-article-size is skipped. OUTDIR is locked while a build writes it (a second build into it
+    stops at once) and switches from the previous build to the new one in one step, whatever
+    happens to the build. Warnings and skipped inputs are listed on stderr.
+
     \b
     Examples:
       kg build seeds -o out
@@ -107,13 +166,16 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
 
     if not inputs and statements_file is None:
         raise click.UsageError("give at least one INPUT (file or folder), or --statements FILE")
+    max_bytes = parse_size(max_article_size)
     result = build(list(inputs), outdir, statements_file=statements_file, base=base,
                    progress=not quiet and sys.stderr.isatty(), keep_going=not strict, jobs=jobs,
-                   use_cache=not no_cache)
+                   use_cache=not no_cache, max_article_bytes=max_bytes)
     if not quiet:
         click.echo(result.summary())
         if not result.conforms:
             click.echo(result.summary_text, err=True)
+    if result.problems():
+        click.echo(result.problems(), err=True)
     if to_neo4j and result.graph is not None:
         from kg.readers.neo4j import Neo4jConfig, load_graph
 
@@ -145,6 +207,8 @@ def validate_command(file: Path, report: Path | None) -> None:
 
     if file.is_dir():
         file = file / "graph.ttl"
+    if report is not None:
+        check_output_file(report)
     result = validate_file(file, processes=validation_processes())
     if report is not None:
         atomic_write_bytes(report, turtle_bytes(result.report_graph))
@@ -322,6 +386,7 @@ def export_command(graph_path: str, fmt: str, output: str) -> None:
     from kg.readers.export import export_graph
     from kg.readers.stats import load_graph
 
+    check_output_file(Path(output))
     net = export_graph(load_graph(graph_path), fmt, output)
     click.echo(f"Wrote {output}: {net.number_of_nodes()} nodes, {net.number_of_edges()} edges", err=True)
 
@@ -346,6 +411,7 @@ def view_command(graph_path: str, output: str, title: str | None) -> None:
     from kg.readers.stats import load_graph
     from kg.readers.view import write_view
 
+    check_output_file(Path(output))
     data = write_view(load_graph(graph_path), output, source=graph_path, title=title)
     click.echo(f"Wrote {output}: {data['meta']['nodes']} nodes, {data['meta']['edges']} edges", err=True)
 

@@ -14,6 +14,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 from kg.build.mapping import DEFAULT_BASE, Mapper
+from kg.build.outdir import CURRENT, GENERATIONS
 from kg.build.pipeline import build, read_statements
 from kg.cli import main
 from kg.namespaces import DIP
@@ -27,8 +28,11 @@ CACHE = ".kg-cache"  # extracted statements per article, reused by the next buil
 
 
 def listing(folder: Path) -> set[str]:
-    """The files of a build folder, less the statement cache."""
-    return set(os.listdir(folder)) - {CACHE}
+    """The files of a build folder, less the statement cache and the generations its names point into
+    (kg.build.outdir); every name listed must be readable."""
+    names = set(os.listdir(folder)) - {CACHE, CURRENT, GENERATIONS}
+    assert all((folder / n).exists() for n in names), "a name of OUTDIR points nowhere"
+    return names
 
 LAVROV = "ロシアのラブロフ外相は31日午前、北朝鮮の首都ピョンヤンに到着し、リ・ヨンホ外相と会談しました。\n"
 POMPEO = "アメリカのポンペイオ国務長官は30日、ニューヨークで北朝鮮のキム・ヨンチョル副委員長と会談しました。\n"
@@ -45,8 +49,9 @@ def write_article(folder: Path, name: str, text: str, published: str = "2018-06-
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    """Every entry of ``folder`` with its bytes and modification time."""
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+    """Every file of ``folder`` (the outputs, through their links into the current generation) with its
+    bytes and modification time."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def run(*args: str) -> tuple[int, str, str]:

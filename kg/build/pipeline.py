@@ -1,8 +1,9 @@
 """The build: articles -> GiNZA -> statements -> RDF -> SHACL -> files in OUTDIR.
 
-``build()`` is what ``kg build`` runs. Outputs are first written into a staging folder next
-to OUTDIR and then moved in one file at a time with atomic renames, after everything has been
-computed: an interrupted or failed build never leaves a half-written file.
+``build()`` is what ``kg build`` runs. Outputs are first written into a staging folder in
+OUTDIR and then become OUTDIR's by one atomic rename (kg.build.outdir), after everything has been
+computed: an interrupted, killed or failed build never leaves a half-written file or a mix of two
+builds.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +24,9 @@ from pathlib import Path
 from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF
 
-from kg.build.ingest import SkippedInput, jsonl_lines, read_articles
+from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
+from kg.build.outdir import STAGING_PREFIX, BuildOutdir, signals_deferred  # noqa: F401  (STAGING_PREFIX: tests, bench)
 from kg.errors import IngestError, KgError, MappingError
 from kg.namespaces import DIP, OA, bind_prefixes
 from kg.rdfio import atomic_write_bytes, atomic_write_text, graph_files, trig_bytes, turtle_bytes
@@ -54,14 +54,21 @@ class BuildResult:
     skipped: list[SkippedInput] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # IRIs left out because they did not conform
     graph: Graph | None = None
+    warnings: list[str] = field(default_factory=list)  # inputs read with a doubt (a date taken as unknown, ...)
 
     def summary(self) -> str:
+        """What was built (for stdout)."""
         lines = [f"built {self.outdir}: {self.documents} document(s), {self.statements} statement(s)"]
         for cls, n in sorted(self.class_counts.items()):
             lines.append(f"  {cls:<14}{n:>6}")
         lines.append("conforms to the shapes: " + ("yes" if self.conforms else f"NO ({self.violations} violation(s))"))
         if self.removed:
             lines.append(f"left out of graph.ttl (see validation.ttl): {len(self.removed)} node(s)")
+        return "\n".join(lines)
+
+    def problems(self) -> str:
+        """Warnings and skipped inputs (for stderr), or an empty string."""
+        lines = [f"Warning: {w}" for w in self.warnings]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} input(s) (see skipped.json):")
             lines.extend(f"  {s.reason if s.reason.startswith(s.source) else f'{s.source}: {s.reason}'}"
@@ -69,22 +76,26 @@ class BuildResult:
         return "\n".join(lines)
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     from kg.build.nlp import load_model
+    from kg.build.procs import child_setup
 
+    child_setup(parent)  # dies with the build, even on kill -9; leaves Ctrl-C to the build
     load_model()
 
 
-def _extract_batch(batch: list[Article]) -> list[DocumentStatements]:
-    """Parse and extract a batch of articles in this process."""
-    from kg.build.extract import extract_document
-    from kg.build.nlp import parse_many
+def _extract_batch(batch: list[Article], show_progress: bool = False) -> list[DocumentStatements | SkippedInput]:
+    """Parse and extract a batch of articles in this process (a long article chunk by chunk); an article
+    whose extraction fails is returned as skipped, with the reason."""
+    from kg.build.chunks import extract_batch, report_progress
 
-    return [extract_document(a, d) for a, d in zip(batch, parse_many([a.text for a in batch]), strict=True)]
+    return [SkippedInput(b.source_path or b.doc_id, str(r)) if isinstance(r, KgError) else r
+            for b, r in zip(batch, extract_batch(batch, report_progress if show_progress else None), strict=True)]
 
 
 def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
-                     batch_size: int | None = None, jobs: int = 1) -> Iterator[DocumentStatements]:
+                     batch_size: int | None = None, jobs: int = 1, chunk_progress: bool = False
+                     ) -> Iterator[DocumentStatements | SkippedInput]:
     """Parse articles with GiNZA and extract their statements: in input order in one process, as they
     are finished with workers.
 
@@ -104,9 +115,11 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
                 return
             yield b
 
+    # a long article's chunks reported on stderr as they are done
+    show: dict[str, bool] = {"show_progress": True} if chunk_progress else {}
     if jobs <= 1:
         for b in batches():
-            for ds in _extract_batch(b):
+            for ds in _extract_batch(b, **show):
                 yield ds
                 if progress:
                     progress(1)
@@ -115,16 +128,17 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                                  initargs=(os.getpid(),))
     source = batches()
-    pending: set[cf.Future[list[DocumentStatements]]] = set()
+    pending: set[cf.Future[list[DocumentStatements | SkippedInput]]] = set()
 
     def fill() -> None:
         while len(pending) < jobs * 4:
             b = next(source, None)
             if b is None:
                 return
-            pending.add(pool.submit(_extract_batch, b))
+            pending.add(pool.submit(_extract_batch, b, **show))
 
     try:
         fill()
@@ -138,7 +152,9 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
                     if progress:
                         progress(1)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # an interrupt does not wait for queued work
+        from kg.build.procs import stop_pool
+
+        stop_pool(pool)  # an interrupt waits neither for queued work nor for the articles being parsed
         raise
     else:
         pool.shutdown()
@@ -244,17 +260,21 @@ class _Serialiser:
     """The RDF files made in a forked child process (it shares the graphs copy-on-write) while SHACL
     runs in this one."""
 
-    def __init__(self, g: Graph, ds: Dataset) -> None:
+    def __init__(self, g: Graph, ds: Dataset, tmp_root: Path) -> None:
         import multiprocessing as mp
 
-        self.tmp = Path(tempfile.mkdtemp(prefix="kg-serialise-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="kg-serialise-", dir=tmp_root))
         self.proc = None
         if "fork" in mp.get_all_start_methods():
-            self.proc = mp.get_context("fork").Process(target=self._run, args=(g, ds, self.tmp), daemon=True)
+            self.proc = mp.get_context("fork").Process(target=self._run, args=(g, ds, self.tmp, os.getpid()),
+                                                       daemon=True)
             self.proc.start()
 
     @staticmethod
-    def _run(g: Graph, ds: Dataset, tmp: Path) -> None:
+    def _run(g: Graph, ds: Dataset, tmp: Path, parent: int) -> None:
+        from kg.build.procs import child_setup
+
+        child_setup(parent)
         gc.freeze()  # the inherited graphs are never garbage: collecting them would only copy their pages
         for name, data in serialise(g, ds).items():
             (tmp / name).write_bytes(data)
@@ -288,7 +308,8 @@ def extractor_fingerprint() -> str:
         here = Path(__file__).resolve().parent
         h = hashlib.sha256()
         files = sorted([*here.glob("extract/*.py"), *here.parent.glob("data/*.json"), here.parent / "records.py",
-                        *(here / n for n in ("recognize.py", "resolve.py", "gazetteer.py", "nlp.py", "names.py", "titles.py"))])
+                        *(here / n for n in ("recognize.py", "resolve.py", "gazetteer.py", "nlp.py", "names.py",
+                                             "titles.py", "chunks.py"))])
         for f in files:
             h.update(f.name.encode())
             h.update(f.read_bytes())
@@ -341,19 +362,32 @@ class StatementCache:
 
 def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = None, base: str = DEFAULT_BASE,
           progress: bool = False, keep_going: bool = True, validate: bool = True, jobs: int | None = 1,
-          use_cache: bool = True) -> BuildResult:
+          use_cache: bool = True, max_article_bytes: int = MAX_ARTICLE_BYTES) -> BuildResult:
     """Build OUTDIR from articles (or from a statements file). Raises KgError on bad input.
 
     ``jobs``: how many processes work at once (None: one per core): that many parse workers, then as
     many (at most four) sharing SHACL validation while one more writes the files; 1 does everything
     in this process. With ``use_cache``, articles whose text and metadata (and the extractor) are
     unchanged since the last build into OUTDIR are not parsed again; the result is the graph a build
-    from scratch gives.
+    from scratch gives. An article of more than ``max_article_bytes`` is skipped (kg.build.ingest);
+    a long one is parsed chunk by chunk (kg.build.chunks). OUTDIR is checked and locked first and
+    switched to the new outputs at once at the end (kg.build.outdir).
     """
+    with BuildOutdir(outdir) as out:  # checked and locked before any input is read
+        return _build(inputs, out, statements_file=statements_file, base=base, progress=progress,
+                      keep_going=keep_going, validate=validate, jobs=jobs, use_cache=use_cache,
+                      max_article_bytes=max_article_bytes)
+
+
+def _build(inputs: list[Path], out: BuildOutdir, *, statements_file: Path | None, base: str, progress: bool,
+           keep_going: bool, validate: bool, jobs: int | None, use_cache: bool,
+           max_article_bytes: int) -> BuildResult:
     from kg.build.validate import summarize, validate_graph, validation_processes
 
+    outdir = out.path
     procs = max(1, jobs or os.cpu_count() or 1)
     skipped: list[SkippedInput] = []
+    warnings: list[str] = []
     cache = StatementCache(outdir) if use_cache and statements_file is None else None
     keys: dict[str, str] = {}
     if statements_file is not None:
@@ -361,7 +395,8 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     else:
         if not inputs:
             raise IngestError("no input: give article files, folders or .jsonl corpora")
-        articles = list(read_articles(inputs, skipped if keep_going else None, exclude=outdir))
+        articles = list(read_articles(inputs, skipped if keep_going else None, exclude=outdir,
+                                      max_bytes=max_article_bytes, warnings=warnings))
         if not articles:
             reasons = "; ".join(s.reason for s in skipped) or "no .txt or .jsonl files found"
             raise IngestError(f"no readable article in the input ({reasons})")
@@ -384,14 +419,19 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
         try:
             if n_jobs > 1:  # longest first: the workers finish together instead of one waiting on a long text
                 todo.sort(key=lambda a: len(a.text), reverse=True)
-            for ds in extract_articles(todo, bar.update if bar else None, jobs=n_jobs):
+            for ds in extract_articles(todo, bar.update if bar else None, jobs=n_jobs, chunk_progress=progress):
+                if isinstance(ds, SkippedInput):
+                    skipped.append(ds)
+                    continue
                 fresh[ds.article.doc_id] = ds
                 if cache is not None:
                     cache.put(keys[ds.article.doc_id], ds)
         finally:
             if bar:
                 bar.close()
-        docs = [cached.get(a.doc_id) or fresh[a.doc_id] for a in articles]
+        docs = [d for a in articles if (d := cached.get(a.doc_id) or fresh.get(a.doc_id)) is not None]
+        if not docs:
+            raise IngestError("no article could be extracted (" + "; ".join(s.reason for s in skipped) + ")")
     with _gc_paused():  # the graph is built once and kept: collecting it over and over only costs time
         g, ds = to_rdf(docs, base)
         conforms, violations, summary_text, removed = True, 0, "", []
@@ -399,10 +439,10 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
         # with more than one process, the RDF files are serialised in a forked process while SHACL runs
         # (itself shared out among forked processes); if the graph does not conform, they are made again
         # from its conforming part
-        ahead = _Serialiser(g, ds) if procs > 1 and validate else None
+        ahead = _Serialiser(g, ds, out.tmpdir()) if procs > 1 and validate else None
         try:
             if validate:
-                result = validate_graph(g, processes=min(procs, validation_processes()))
+                result = validate_graph(g, processes=min(procs, validation_processes()), tmpdir=out.tmpdir())
                 report = result.report_graph
                 conforms = result.conforms
                 violations = sum(1 for v in result.violations if v.severity == "Violation")
@@ -421,7 +461,7 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
             "statements.jsonl": statements_jsonl(docs).encode("utf-8"),
             "validation.ttl": turtle_bytes(report),
         }
-        write_outputs(outdir, outputs, skipped)
+        write_outputs(out, outputs, skipped)
     if cache is not None:
         cache.prune(set(keys.values()))
     counts: Counter[str] = Counter()
@@ -430,7 +470,7 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
             counts[str(cls)[len(str(DIP)):]] += 1
     n_statements = sum(len(d.statements) for d in docs)
     return BuildResult(outdir, len(docs), n_statements, conforms, dict(counts), violations, summary_text,
-                       skipped, removed, g)
+                       skipped, removed, g, warnings)
 
 
 @contextlib.contextmanager
@@ -449,63 +489,27 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-STAGING_PREFIX = ".kg-build-"
+_signals_deferred = signals_deferred  # the name this module used before kg.build.outdir held it
 
 
-def write_outputs(outdir: Path, outputs: dict[str, bytes], skipped: list[SkippedInput]) -> None:
-    """Write every output into a staging folder, then move them all into OUTDIR.
+def write_outputs(outdir: Path | BuildOutdir, outputs: dict[str, bytes], skipped: list[SkippedInput]) -> None:
+    """Write every output into OUTDIR's staging folder, then make them OUTDIR's in one switch.
 
     An interrupt while the files are written leaves OUTDIR as it was (the staging folder is
-    removed). Once they start moving in, SIGINT and SIGTERM are held back until the last one is in
-    place: OUTDIR holds the previous build or this one, never a mix. A stale skipped.json from an
-    earlier build is removed, and so are staging folders left by a killed earlier run.
+    removed); once the switch starts, SIGINT and SIGTERM wait until it is done (kg.build.outdir):
+    OUTDIR holds the previous build or this one, never a mix. Without skipped inputs, OUTDIR has
+    no skipped.json.
     """
-    if outdir.exists() and not outdir.is_dir():
-        raise KgError(f"{outdir}: exists and is not a directory")
-    outdir.mkdir(parents=True, exist_ok=True)
-    for stale in outdir.glob(STAGING_PREFIX + "*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    staging: Path | None = None
-    try:
-        with _signals_deferred():  # the folder exists only once its removal below is sure to run
-            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
-        for name, data in outputs.items():
-            atomic_write_bytes(staging / name, data)
-        if skipped:
-            atomic_write_text(staging / "skipped.json", json.dumps(
-                [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False,
-                indent=1) + "\n")
-        with _signals_deferred():
-            for name in outputs:
-                (staging / name).replace(outdir / name)
-            if skipped:
-                (staging / "skipped.json").replace(outdir / "skipped.json")
-            elif (outdir / "skipped.json").exists():
-                (outdir / "skipped.json").unlink()
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block ends, then act on them as usual (KeyboardInterrupt).
-
-    Python runs signal handlers in the main thread only, so recording the signal there is safe even
-    when a native thread (the model's) receives it from the kernel.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if not isinstance(outdir, BuildOutdir):
+        with BuildOutdir(outdir) as out:
+            write_outputs(out, outputs, skipped)
         return
-    received: list[int] = []
-    sigs = (signal.SIGINT, signal.SIGTERM)
-    old = {s: signal.getsignal(s) for s in sigs}
-    for s in sigs:
-        signal.signal(s, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        if received:
-            raise KeyboardInterrupt
+    staging = outdir.staging
+    for name, data in outputs.items():
+        atomic_write_bytes(staging / name, data)
+    if skipped:
+        atomic_write_text(staging / "skipped.json", json.dumps(
+            [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False,
+            indent=1) + "\n")
+    outdir.commit(known=OUTPUTS)
+
