@@ -4,8 +4,9 @@ An article longer than :data:`CHUNK_CHARS` characters is cut into consecutive ch
 ends (else line ends, else sentence ends, else a comma, else hard at the limit). Each chunk is
 parsed and extracted on its own, as an article of its own text, and the offsets of its evidence
 are moved by the chunk's start, so they point into the whole article. The chunks' entities are
-merged by key and their statements concatenated: what a reader gets is one article's
-:class:`DocumentStatements`. References across a chunk boundary (同氏, a surname alone, 同長官) are
+merged by key, and their statements too when they say the same thing (a post by its holder, post
+and state; anything else when all but the evidence is equal), with the evidence of each: what a
+reader gets is one article's :class:`DocumentStatements`. References across a chunk boundary (同氏, a surname alone, 同長官) are
 not resolved; an article of ordinary length is one chunk, extracted exactly as before.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator
 from itertools import groupby
 
 from kg.errors import ExtractError
-from kg.records import Article, DocumentStatements, EntityRecord, Evidence, Statement
+from kg.records import Article, DocumentStatements, EntityRecord, Evidence, PositionStatement, Statement
 
 #: Articles longer than this (characters) are parsed and extracted chunk by chunk.
 CHUNK_CHARS = 20_000
@@ -29,9 +30,10 @@ _CUTS = ("\n\n", "\n", "。", "！", "？", "!", "?", "、")
 Progress = Callable[[Article, int, int], None]
 
 
-def split_article(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, str]]:
+def split_article(text: str, limit: int | None = None) -> list[tuple[int, str]]:
     """``(offset, chunk)`` pairs: consecutive slices of ``text`` (joined, they give it back), each at most
-    ``limit`` characters, cut at the best boundary found in the second half of the window."""
+    ``limit`` (default CHUNK_CHARS) characters, cut at the best boundary in the second half of the window."""
+    limit = limit or CHUNK_CHARS
     out: list[tuple[int, str]] = []
     start, n = 0, len(text)
     while n - start > limit:
@@ -87,13 +89,33 @@ def merge_chunks(article: Article, parts: list[tuple[int, DocumentStatements]]) 
         ds = parts[0][1]
         return ds if ds.article is article else DocumentStatements(article, ds.entities, ds.statements)
     by_key: dict[str, list[EntityRecord]] = {}
-    statements: list[Statement] = []
+    statements: dict[tuple, Statement] = {}
     for offset, ds in parts:
         for e in ds.entities:
             by_key.setdefault(e.key, []).append(_shifted(e, offset))  # type: ignore[arg-type]
-        statements.extend(_shifted(s, offset) for s in ds.statements)
+        for st in ds.statements:
+            st = _shifted(st, offset)
+            key = _identity(st)
+            seen = statements.get(key)
+            statements[key] = st if seen is None else _joined(seen, st)
     entities = tuple(_merge_entities(rs) for rs in by_key.values())
-    return DocumentStatements(article, entities, tuple(statements))
+    return DocumentStatements(article, entities, tuple(statements.values()))
+
+
+def _identity(st: Statement) -> tuple:
+    """What makes two chunks' statements one, as extraction does within a text: a post by its holder, post
+    and state or organization; anything else when every field but the evidence is the same."""
+    if isinstance(st, PositionStatement):
+        return ("position", st.holder, st.post, st.of)
+    return (type(st).__name__, *(getattr(st, f.name) for f in dataclasses.fields(st) if f.name != "evidence"))
+
+
+def _joined(a: Statement, b: Statement) -> Statement:
+    """``a`` with the evidence of ``b`` (and, for a post, the titles it was written with) added."""
+    evidence = tuple(dict.fromkeys((*a.evidence, *b.evidence)))
+    if isinstance(a, PositionStatement) and isinstance(b, PositionStatement):
+        return dataclasses.replace(a, titles=tuple(dict.fromkeys((*a.titles, *b.titles))), evidence=evidence)
+    return dataclasses.replace(a, evidence=evidence)  # type: ignore[arg-type]
 
 
 def extract_batch(articles: list[Article], progress: Progress | None = None
