@@ -100,6 +100,10 @@ class BuildOutdir:
         # left by a build that was killed: nobody else can be using them while we hold the lock
         for stale in self.path.glob(STAGING_PREFIX + "*"):
             shutil.rmtree(stale, ignore_errors=True)
+        for link in [*self.path.glob(".*.kg-link"), self.path / f"{CURRENT}.new"]:
+            if link.is_symlink():
+                with contextlib.suppress(OSError):
+                    link.unlink()
 
     def close(self) -> None:
         with signals_deferred():
