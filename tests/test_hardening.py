@@ -623,3 +623,30 @@ def test_ctrl_c_during_shared_validation_is_one_line_and_stops_every_process(tmp
         "Error: interrupted; no output was left half-written (run the command again to finish)"], err
     assert wait_for(lambda: not any(alive(p) for p in forked), timeout=10)
     assert outputs(out) == {} and leftovers(out) == []
+
+
+def test_a_folder_among_the_outputs_switches_with_the_files_and_an_older_plain_one_is_adopted(
+        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "store").mkdir()  # as an older build left it: a plain folder and a plain file
+    (out / "store" / "data").write_text("old", encoding="utf-8")
+    (out / "graph.ttl").write_text("old graph", encoding="utf-8")
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with BuildOutdir(out) as o:
+        (o.staging / "store").mkdir()
+        (o.staging / "store" / "data").write_text("new", encoding="utf-8")
+        (o.staging / "graph.ttl").write_text("new graph", encoding="utf-8")
+        o.commit(known=OUTPUTS)
+    assert (out / "store" / "data").read_text(encoding="utf-8") == "new"
+    assert (out / "graph.ttl").read_text(encoding="utf-8") == "new graph"
+    assert os.readlink(out / "store") == f"{CURRENT}/store" and os.readlink(out / "graph.ttl") == f"{CURRENT}/graph.ttl"
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"  # not an output: left alone
+    # the previous build (the adopted plain files) is kept until the next one
+    kept = sorted(p for p in (out / GENERATIONS).iterdir())
+    assert len(kept) == 2 and any((g / "store" / "data").read_text(encoding="utf-8") == "old" for g in kept)
+    with BuildOutdir(out) as o:
+        (o.staging / "graph.ttl").write_text("newer", encoding="utf-8")
+        o.commit(known=OUTPUTS)
+    assert not (out / "store").exists() and not (out / "store").is_symlink()  # the new build has no store
+    assert (out / "graph.ttl").read_text(encoding="utf-8") == "newer" and leftovers(out) == []
