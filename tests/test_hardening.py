@@ -59,7 +59,14 @@ def kg_popen(*args: str, wrapper: str | None = None, env: dict[str, str] | None 
              new_session: bool = False) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-c", wrapper, *args] if wrapper else [sys.executable, "-m", "kg.cli", *args]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, **(env or {})}, start_new_session=new_session)
+                            env={**os.environ, **(env or {})}, start_new_session=new_session,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """SIGINT acted on in the child even when the tests run in the background (a shell starts background
+    jobs with SIGINT ignored, and a process keeps ignoring what it was started ignoring)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def children(pid: int) -> set[int]:

@@ -93,8 +93,11 @@ def previous_build(corpora: Corpora, tmp_path: Path, *, cached: int = 0) -> Path
 
 def kg_popen(*args: str, wrapper: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-c", wrapper, *args] if wrapper else [sys.executable, "-m", "kg.cli", *args]
+    # SIGINT acted on even when the tests run in the background (started with SIGINT ignored, which a
+    # process keeps)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:

@@ -26,14 +26,13 @@ import fcntl
 import os
 import secrets
 import shutil
-import signal
 import tempfile
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
+from kg.build.procs import signals_deferred
 from kg.errors import WriteError
 
 STAGING_PREFIX = ".kg-build-"
@@ -315,27 +314,3 @@ def _read_pid(fd: int) -> str:
     with contextlib.suppress(OSError, ValueError):
         return str(int(os.pread(fd, 32, 0).decode().strip()))
     return ""
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block ends, then act on them as usual (KeyboardInterrupt).
-
-    Python runs signal handlers in the main thread only, so recording the signal there is safe even
-    when a native thread (the model's) receives it from the kernel.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    sigs = (signal.SIGINT, signal.SIGTERM)
-    old = {s: signal.getsignal(s) for s in sigs}
-    for s in sigs:
-        signal.signal(s, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        if received:
-            raise KeyboardInterrupt

@@ -26,7 +26,8 @@ from rdflib.namespace import RDF
 
 from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
-from kg.build.outdir import STAGING_PREFIX, BuildOutdir, signals_deferred  # noqa: F401  (STAGING_PREFIX: tests, bench)
+from kg.build.outdir import STAGING_PREFIX, BuildOutdir  # noqa: F401  (STAGING_PREFIX: tests, bench)
+from kg.build.procs import signals_deferred
 from kg.errors import IngestError, KgError, MappingError
 from kg.namespaces import DIP, OA, bind_prefixes
 from kg.rdfio import atomic_write_bytes, atomic_write_text, graph_files, trig_bytes, turtle_bytes
@@ -141,7 +142,8 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
             pending.add(pool.submit(_extract_batch, b, **show))
 
     try:
-        fill()
+        with signals_deferred():  # the workers are forked here: a Ctrl-C in a fork handler would be lost
+            fill()
         while pending:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             pending.difference_update(done)
@@ -268,7 +270,8 @@ class _Serialiser:
         if "fork" in mp.get_all_start_methods():
             self.proc = mp.get_context("fork").Process(target=self._run, args=(g, ds, self.tmp, os.getpid()),
                                                        daemon=True)
-            self.proc.start()
+            with signals_deferred():  # a Ctrl-C in a fork handler would be lost
+                self.proc.start()
 
     @staticmethod
     def _run(g: Graph, ds: Dataset, tmp: Path, parent: int) -> None:

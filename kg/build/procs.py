@@ -1,4 +1,5 @@
-"""The processes a build starts: each dies with the build, and none prints a traceback on Ctrl-C.
+"""The processes a build starts: each dies with the build, and none prints a traceback on Ctrl-C;
+and the signals a build holds back while a step must not be cut short (forking, switching OUTDIR).
 
 A worker (a parse worker, a SHACL share, the RDF writer) calls :func:`child_setup` first: the
 kernel then kills it when the build's process dies, however it dies (``kill -9`` included), and it
@@ -13,7 +14,8 @@ import ctypes
 import os
 import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -62,3 +64,28 @@ def stop_pool(pool: Any) -> None:
     workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     stop(workers)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends, then act on them as usual (KeyboardInterrupt).
+
+    Python runs signal handlers in the main thread only, so recording the signal there is safe even
+    when a native thread (the model's) receives it from the kernel.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.getsignal(s) for s in sigs}
+    for s in sigs:
+        if old[s] is not signal.SIG_IGN:  # a signal this process was told to ignore stays ignored
+            signal.signal(s, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if received:
+            raise KeyboardInterrupt

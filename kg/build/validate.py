@@ -230,7 +230,7 @@ def _validate_forked(data: Graph, parts: list[Graph], tmpdir: Path | None = None
     import multiprocessing as mp
     import tempfile
 
-    from kg.build.procs import stop
+    from kg.build.procs import signals_deferred, stop
 
     ctx = mp.get_context("fork")
     procs = []
@@ -238,10 +238,12 @@ def _validate_forked(data: Graph, parts: list[Graph], tmpdir: Path | None = None
         # unlinked files: nothing is left behind, whatever happens to this process
         files = [stack.enter_context(tempfile.TemporaryFile(prefix="kg-shacl-", dir=tmpdir)) for _ in parts]
         stack.callback(stop, procs)
-        for shapes_graph, fh in zip(parts, files):
-            proc = ctx.Process(target=_validate_in_child, args=(data, shapes_graph, fh, os.getpid()), daemon=True)
-            proc.start()
-            procs.append(proc)
+        with signals_deferred():  # a Ctrl-C in a fork handler would be lost: it waits until all are started
+            for shapes_graph, fh in zip(parts, files):
+                proc = ctx.Process(target=_validate_in_child, args=(data, shapes_graph, fh, os.getpid()),
+                                   daemon=True)
+                proc.start()
+                procs.append(proc)
         for proc in procs:
             proc.join()
         if any(proc.exitcode != 0 for proc in procs):
