@@ -161,6 +161,7 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
       kg build seeds -o out
       kg build corpus.jsonl more/ -o out -j 2 --neo4j
       kg build --statements other-extractor.jsonl -o out
+      kg build books.jsonl -o out --max-article-size 20MB
     """
     from kg.build.pipeline import build
 
