@@ -114,11 +114,22 @@ def clause_subjects(ctx, phrase: Phrase, markers: tuple[str, ...] = ("は", "が
     depend on ``phrase`` or on a predicate it depends on, nearest first (the topic of a sentence is
     shared by the clauses it governs: 岸田首相は…インドに向けて…出発した)."""
     parse = ctx.parse
-    for p in parse.chain_up(phrase, 6):
+    chain = parse.chain_up(phrase, 6)
+    for p in chain:
         subj = [q for q in parse.dependents(p) if q.idx != phrase.idx and q.marker.startswith(markers)]
         found = [m for q in subj for m in mentions_in(ctx, q)]
         if found:
             return found
+    # the parser often hangs the topic on the first verb of a chain (河野外相は…を訪問し、…に出席した):
+    # a topic (は) opening the sentence, governed by the same root, is the topic of its later clauses too
+    sent = ctx.sentence(phrase.start)
+    top = {q.idx for q in chain}
+    for q in parse.phrases:
+        if sent.start <= q.start < phrase.start and q.marker.startswith("は") and top & {
+                x.idx for x in parse.chain_up(q, 8)}:
+            found = mentions_in(ctx, q)
+            if found:
+                return found
     return []
 
 
