@@ -146,6 +146,9 @@ MEETINGS = [
     # parties listed right before the event word
     ("日本と中国、韓国の3カ国の外相会議が東京で開かれた。", "2015-03-21",
      {"state:JP", "state:CN", "state:KR"}, "Meeting", None, "held", "meeting.coordination"),
+    # the host's gloss in brackets, and a topic the parser hangs on the first verb of the chain
+    ("河野外相はパラオを訪問し、レメンゲサウ大統領(H.E. Tommy E REMENGESAU, Jr.)主催の昼食会に出席した。",
+     "2019-08-06", {"person:河野", "person:レメンゲサウ"}, "Meeting", None, "held", "meeting.hosted"),
     # partners coordinated with や before the one marked と
     ("岸田首相はバイデン大統領や尹錫悦大統領などと会談した。", "2023-05-20",
      {"person:岸田", "person:Q6279", "person:尹錫悦"}, "Summit", None, "held", "meeting.comitative"),
