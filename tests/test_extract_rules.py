@@ -149,6 +149,12 @@ MEETINGS = [
     # the host's gloss in brackets, and a topic the parser hangs on the first verb of the chain
     ("河野外相はパラオを訪問し、レメンゲサウ大統領(H.E. Tommy E REMENGESAU, Jr.)主催の昼食会に出席した。",
      "2019-08-06", {"person:河野", "person:レメンゲサウ"}, "Meeting", None, "held", "meeting.hosted"),
+    # a sentence with no subject of its own continues the topic of the sentence before
+    ("ブリンケン国務長官は来週、韓国を訪れる。訪韓中に尹錫悦大統領と会談する方向で調整している。", "2024-03-01",
+     {"person:ブリンケン", "person:尹錫悦"}, "Meeting", None, "possible", "meeting.comitative-topic"),
+    # the states of a compound subject, an event weighed (検討)
+    ("日中両政府は今月下旬の首脳会談を検討している。", "2024-03-01", {"state:JP", "state:CN"}, "Summit", "2024-03",
+     "possible", "meeting.compound-states"),
     # partners coordinated with や before the one marked と
     ("岸田首相はバイデン大統領や尹錫悦大統領などと会談した。", "2023-05-20",
      {"person:岸田", "person:Q6279", "person:尹錫悦"}, "Summit", None, "held", "meeting.comitative"),
@@ -222,6 +228,12 @@ VISITS = [
 def test_visits(extract, text: str, published: str, expected: set[tuple[str, str]]) -> None:
     got = {(v.visitor, v.destination) for v in of_kind(extract(text, published), VisitStatement)}
     assert expected <= got, got
+
+
+def test_a_verb_ending_the_sentence_keeps_its_tense(extract) -> None:
+    # 訪れる。 is still to come; only a noun ending the report (…と会談。) says it happened
+    vs = of_kind(extract("ブリンケン国務長官は来週、韓国を訪れる。", "2024-03-01"), VisitStatement)
+    assert [(v.destination, v.status) for v in vs] == [("state:KR", "planned")]
 
 
 def test_a_visit_in_quoted_speech_needs_its_visitor_in_the_same_words(extract) -> None:

@@ -11,7 +11,7 @@ import re
 from kg.build.extract.clause import predicate_phrases
 from kg.build.extract.context import DocContext
 from kg.build.extract.dates import DateMention
-from kg.build.recognize import Mention, Sentence
+from kg.build.recognize import KANJI, KATA, Mention, Sentence
 from kg.records import PositionStatement
 
 _CUE_ORDER = ("cancelled", "possible", "planned")
@@ -25,7 +25,7 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
     modality cue (可能性, 見方, 焦点 …: possible) or a plan (予定, 見通し, 向け …: planned); failing
     those, a cue just before the trigger (30日に行われた…, 直近の…, 来年にも…), else its tense.
     """
-    if ctx.text.startswith("。", b) and not ctx.rec.in_quote(a):
+    if ctx.text.startswith("。", b) and not ctx.rec.in_quote(a) and re.match(f"[{KANJI}{KATA}]", ctx.text[b - 1]):
         return "held"  # …ケリー米国務長官と会談。: a report ending on the event noun tells what happened
     after = _clause_after(ctx, sent, a, b, window_end)
     found = _held_after(ctx, sent, after) or _cue(ctx, after) or _before(ctx, sent, a)

@@ -328,6 +328,13 @@ def _earlier_topic(ctx: DocContext, t: Trigger, scope: MeetingScope, partners: l
              and m.particle == "は" and m.type != "State"]
     if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners}:
         return topic[:1]
+    if not any(m.particle in ("は", "が") for m in ctx.mentions_between(sent.start, t.start)) and sent.idx > 0:
+        # …国務長官は来週、韓国を訪れる。訪韓中に尹大統領と会談する: a sentence with no subject of its own
+        # continues the topic of the sentence right before it
+        prev = ctx.rec.sentences[sent.idx - 1]
+        topic = [m for m in ctx.mentions_between(prev.start, prev.end) if m.particle == "は" and ctx.is_person(m)]
+        if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners}:
+            return topic[:1]
     return []
 
 
