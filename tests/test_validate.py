@@ -144,6 +144,7 @@ def test_offending_value_is_reported(sample_graph: Graph) -> None:
         ((ID["org/国務省"], DIP.subOrganizationOf, ID["place/ニューヨーク"]), "dip:subOrganizationOf"),
         ((ID["state/US"], DIP.isoCode, Literal("USA")), "dip:isoCode"),
         ((ID["evidence/3bf2e586bb87aae8"], DIP.confidence, Literal("1.5", datatype=URIRef("http://www.w3.org/2001/XMLSchema#decimal"))), "dip:confidence"),
+        ((ID["evidence/3bf2e586bb87aae8#pos"], OA.start, Literal("-1", datatype=URIRef("http://www.w3.org/2001/XMLSchema#integer"))), "oa:start"),
     ],
 )  # fmt: skip
 def test_value_class_and_datatype_checks(sample_graph: Graph, triple: tuple, path: str) -> None:

@@ -79,6 +79,12 @@ def _h(*parts: object) -> str:
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def _decimal(value: float) -> str:
+    """``value`` to two places in the canonical form of xsd:decimal (0.9, 1, 0.05), as a store keeps it."""
+    text = f"{value:.2f}".rstrip("0")
+    return text[:-1] if text.endswith(".") else text
+
+
 def _date(value: str) -> Literal:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return Literal(value, datatype=XSD.date)
@@ -329,7 +335,7 @@ class Mapper:
         g.add((a, OA.hasBody, body))
         g.add((a, OA.hasTarget, target))
         g.add((a, DIP.rule, Literal(ev.rule)))
-        g.add((a, DIP.confidence, Literal(f"{ev.confidence:.2f}", datatype=XSD.decimal)))
+        g.add((a, DIP.confidence, Literal(_decimal(ev.confidence), datatype=XSD.decimal)))
         if ev.extractor_version:
             g.add((a, DIP.extractorVersion, Literal(ev.extractor_version)))
         for k, v in (reported or {}).items():  # what this source said, where the event keeps another value
@@ -344,8 +350,8 @@ class Mapper:
         g.add((target, OA.hasSelector, pos))
         g.add((target, OA.hasSelector, quote_sel))
         g.add((pos, RDF.type, OA.TextPositionSelector))
-        g.add((pos, OA.start, Literal(ev.start, datatype=XSD.nonNegativeInteger)))
-        g.add((pos, OA.end, Literal(ev.end, datatype=XSD.nonNegativeInteger)))
+        g.add((pos, OA.start, Literal(ev.start, datatype=XSD.integer)))  # ≥ 0 (shapes); the store keeps
+        g.add((pos, OA.end, Literal(ev.end, datatype=XSD.integer)))  # xsd:integer, not its subtypes
         g.add((quote_sel, RDF.type, OA.TextQuoteSelector))
         g.add((quote_sel, OA.exact, Literal(ev.sentence, lang="ja")))
 
