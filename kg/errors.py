@@ -33,6 +33,10 @@ class WriteError(KgError):
     """An output could not be written."""
 
 
+class ReadError(KgError):
+    """A build directory or an RDF file cannot be opened for reading (missing, damaged, refused)."""
+
+
 class QueryError(KgError):
     """A SPARQL query is malformed or not allowed (updates are refused)."""
 

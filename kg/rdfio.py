@@ -1,4 +1,5 @@
-"""RDF files: Turtle, TriG (one named graph per document), JSON-LD, each written atomically.
+"""RDF files: Turtle, TriG (one named graph per document), JSON-LD, each written atomically; and
+reading any RDF file with pyoxigraph (parse_rdf_quads), which fetches nothing.
 
 pyoxigraph writes the three formats from triples sorted here (subjects by IRI, rdf:type first),
 so rebuilding the same input gives byte-identical files; JSON-LD is compacted with the prefixes
@@ -10,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
@@ -33,6 +34,47 @@ RDF_FORMATS: dict[str, str] = {
 }
 
 
+#: pyoxigraph's parser for each format name of RDF_FORMATS.
+OX_FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS,
+    "nt": ox.RdfFormat.N_TRIPLES, "n3": ox.RdfFormat.N3, "json-ld": ox.RdfFormat.JSON_LD,
+    "xml": ox.RdfFormat.RDF_XML,
+}
+
+class RdfRefusedError(ValueError):
+    """An RDF file asks for something kg never does: load a JSON-LD context from elsewhere."""
+
+
+def parse_rdf_quads(path: Path, fmt: str, prefixes: dict[str, str] | None = None) -> Iterator[ox.Quad]:
+    """The quads of one RDF file, parsed by pyoxigraph as they are read (``fmt``: a name of RDF_FORMATS).
+
+    Nothing is dereferenced: a JSON-LD context (or ``@import``) named by IRI or file path is
+    refused. Relative IRIs resolve
+    against the file's own ``file:`` IRI, which is never read. ``prefixes``, when given, receives
+    the file's prefixes once it is read. Raises :class:`RdfRefusedError`,
+    ``SyntaxError`` (bad RDF, with line and column) or ``OSError``.
+    """
+    path = Path(path)
+    if fmt not in OX_FORMATS:
+        raise ValueError(f"unknown RDF format {fmt!r}")
+    try:
+        parser = ox.parse(path=str(path), format=OX_FORMATS[fmt], base_iri=path.resolve().as_uri())
+        for quad in parser:
+            if fmt == "n3" and isinstance(quad.graph_name, ox.BlankNode):
+                continue  # the inside of an N3 formula ({ … } => { … }) is quoted, not asserted
+            yield quad
+        if prefixes is not None:
+            prefixes.update(parser.prefixes)
+    except SyntaxError as exc:
+        if "LoadDocumentCallback" in str(exc):
+            raise RdfRefusedError(
+                f"{_remote_context(path)} is not loaded: kg reads JSON-LD only with its context inside the "
+                "file and never fetches one from the network or from other files; inline the context "
+                "(as graph.jsonld does)"
+            ) from None
+        raise
+
+
 def parse_rdf_file(path: Path, fmt: str) -> Graph:
     """Parse one RDF file into one graph (the named graphs of TriG / N-Quads merged).
 
@@ -43,6 +85,64 @@ def parse_rdf_file(path: Path, fmt: str) -> Graph:
         dataset.parse(path, format=fmt)
         return union_graph(dataset)
     return Graph().parse(path, format=fmt)
+
+
+class RdflibTerms:
+    """rdflib terms for pyoxigraph terms, each distinct term converted once; literals keep their
+    exact lexical form."""
+
+    def __init__(self) -> None:
+        self.cache: dict[object, Node] = {}
+
+    def __call__(self, term: object) -> Node:
+        n = self.cache.get(term)
+        if n is None:
+            n = self.cache[term] = rdflib_term(term)
+        return n
+
+
+def rdflib_term(term: object) -> Node:
+    """An rdflib term for a pyoxigraph term; ``ValueError`` for one rdflib has no class for (a triple term)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        dt = term.datatype.value
+        if dt == _XSD_STRING:
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(dt), normalize=False)
+    raise ValueError(f"unsupported RDF term {term!r} (kg reads RDF 1.1: no triple terms or variables)")
+
+
+_XSD_STRING = str(XSD.string)
+
+
+def _remote_context(path: Path) -> str:
+    """The first context a JSON-LD file names by reference, for the error message (it is never read)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(4 << 20)
+        doc = json.loads(data)
+    except (OSError, ValueError):
+        return "a JSON-LD context named by reference"
+    stack: list[object] = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("@context", "@import") and isinstance(value, str):
+                    return f"the JSON-LD context <{value}>"
+                if key == "@context" and isinstance(value, list):
+                    for v in value:
+                        if isinstance(v, str):
+                            return f"the JSON-LD context <{v}>"
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return "a JSON-LD context named by reference"
 
 
 def union_graph(dataset: Dataset) -> Graph:

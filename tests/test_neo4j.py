@@ -398,7 +398,7 @@ def test_cli_errors_exit_2_with_one_line(neo4j_db: Neo4jConfig, tmp_path: Path) 
     res = CliRunner().invoke(main, ["load", str(bad)], env=_env(neo4j_db))
     assert res.exit_code == 2 and f"{bad}: not valid turtle" in res.output
     res = CliRunner().invoke(main, ["load", str(tmp_path)], env=_env(neo4j_db))
-    assert res.exit_code == 2 and "no graph.ttl in this directory" in res.output
+    assert res.exit_code == 2 and "not a kg build (no store/ and no graph.ttl in it)" in res.output
     assert counts(neo4j_db) == (0, 0)
 
 

@@ -23,7 +23,7 @@ from kg.records import statement_from_dict
 ROOT = Path(__file__).resolve().parent.parent
 KG = Path(sys.executable).with_name("kg")
 GRAPH_FILES = ("graph.ttl", "graph.trig", "graph.jsonld", "statements.jsonl")
-OUTPUTS = {"graph.ttl", "graph.trig", "graph.jsonld", "statements.jsonl", "validation.ttl"}
+OUTPUTS = {"graph.ttl", "graph.trig", "graph.jsonld", "statements.jsonl", "validation.ttl", "store"}
 CACHE = ".kg-cache"  # extracted statements per article, reused by the next build
 
 

@@ -152,7 +152,8 @@ def test_kg_query_refuses_updates_load_and_service_and_reads_no_file(tmp_path: P
     proc = kg("query", str(tmp_path), "SELECT ?o FROM <file:///etc/passwd> WHERE { ?s ?p ?o } LIMIT 5",
               "--engine", engine, "--format", "csv")
     assert proc.returncode == 0 and "root:" not in proc.stdout
-    assert g.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["graph.ttl"]
+    # the graph is unchanged; the only thing written is the store kg adds once to a folder that has none
+    assert g.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["graph.ttl", "store"]
     assert listener.hits == []
 
 

@@ -324,7 +324,7 @@ def test_negotiate_prefers_json_and_turtle_and_honours_q() -> None:
 
 
 def test_a_bad_graph_or_a_taken_port_is_a_query_error(tmp_path: Path) -> None:
-    with pytest.raises(QueryError, match="no graph.trig or graph.ttl"):
+    with pytest.raises(QueryError, match="not a kg build"):
         start_server(ServeConfig(graph=tmp_path, port=0))
     bad = tmp_path / "graph.ttl"
     bad.write_text("not turtle at all", encoding="utf-8")

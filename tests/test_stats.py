@@ -11,9 +11,10 @@ from click.testing import CliRunner
 from rdflib import Dataset, Graph, URIRef
 
 from kg.cli import main
+from kg.errors import ReadError
 from kg.namespaces import DIP, RDF
 from kg.readers.export import export_graph, to_networkx
-from kg.readers.stats import AnalysisError, comeeting_graph, compute_stats, load_graph, render_text
+from kg.readers.stats import comeeting_graph, compute_stats, load_graph, render_text
 
 ID = "https://w3id.org/dipkg/id/"
 
@@ -147,11 +148,11 @@ def test_load_graph_trig_named_graphs_are_merged(mini_graph: Graph, tmp_path: Pa
     for triple in mini_graph:
         named.add(triple)
     ds.serialize(out / "graph.trig", format="trig")
-    assert len(load_graph(out)) == len(mini_graph)
+    assert len(load_graph(out / "graph.trig")) == len(mini_graph)
 
 
 def test_load_graph_missing_graph_names_directory(tmp_path: Path) -> None:
-    with pytest.raises(AnalysisError, match=r"no graph\.ttl in this directory") as info:
+    with pytest.raises(ReadError, match=r"not a kg build \(no store/ and no graph\.ttl in it\)") as info:
         load_graph(tmp_path)
     assert str(tmp_path) in str(info.value)
 
@@ -159,14 +160,14 @@ def test_load_graph_missing_graph_names_directory(tmp_path: Path) -> None:
 def test_load_graph_bad_turtle_names_file(tmp_path: Path) -> None:
     bad = tmp_path / "broken.ttl"
     bad.write_text("@prefix dip: <https://w3id.org/dipkg/ontology#> .\ndip:a dip:b .\n", encoding="utf-8")
-    with pytest.raises(AnalysisError, match=r"broken\.ttl: not valid turtle RDF"):
+    with pytest.raises(ReadError, match=r"broken\.ttl: not valid turtle RDF"):
         load_graph(bad)
 
 
 def test_load_graph_unknown_extension(tmp_path: Path) -> None:
     odd = tmp_path / "graph.csv"
     odd.write_text("a,b\n", encoding="utf-8")
-    with pytest.raises(AnalysisError, match=r"graph\.csv: unknown RDF file extension '\.csv'"):
+    with pytest.raises(ReadError, match=r"graph\.csv: unknown RDF file type '\.csv'"):
         load_graph(odd)
 
 
@@ -294,7 +295,8 @@ def test_cli_stats_text(mini_out: Path) -> None:
 def test_cli_stats_missing_graph_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["stats", str(tmp_path)])
     assert result.exit_code == 2
-    assert "no graph.ttl in this directory" in result.output
+    assert result.output == (f"Error: {tmp_path}: not a kg build (no store/ and no graph.ttl in it); build one with "
+                             f"`kg build ARTICLES -o {tmp_path}`, or give an RDF file\n")
 
 
 # --------------------------------------------------------------------------- export

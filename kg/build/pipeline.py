@@ -28,9 +28,10 @@ from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_a
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.build.outdir import STAGING_PREFIX, BuildOutdir  # noqa: F401  (STAGING_PREFIX: tests, bench)
 from kg.build.procs import signals_deferred
-from kg.errors import IngestError, KgError, MappingError
+from kg.errors import IngestError, KgError, MappingError, WriteError
 from kg.namespaces import DIP, OA, bind_prefixes
 from kg.rdfio import atomic_write_bytes, atomic_write_text, graph_files, trig_bytes, turtle_bytes
+from kg.readers.store import STORE_DIR, write_store
 from kg.records import (
     Article,
     DocumentStatements,
@@ -514,5 +515,17 @@ def write_outputs(outdir: Path | BuildOutdir, outputs: dict[str, bytes], skipped
         atomic_write_text(staging / "skipped.json", json.dumps(
             [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False,
             indent=1) + "\n")
-    outdir.commit(known=OUTPUTS)
+    _write_store(staging, outputs)
+    outdir.commit(known=(*OUTPUTS, STORE_DIR))
+
+
+def _write_store(staging: Path, outputs: dict[str, bytes]) -> None:
+    """Bulk-load the query store (kg.readers.store) from the graph files written into ``staging``."""
+    if "graph.ttl" not in outputs:
+        return
+    articles = [staging / "graph.trig"] if "graph.trig" in outputs else []
+    try:
+        write_store(staging / STORE_DIR, staging / "graph.ttl", articles)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise WriteError(f"{staging / STORE_DIR}: cannot write the query store: {exc}") from exc
 

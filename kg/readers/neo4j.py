@@ -28,8 +28,7 @@ from urllib.parse import urlsplit
 from rdflib import Graph
 
 import neo4j
-from kg.errors import IngestError, Neo4jError
-from kg.rdfio import RDF_FORMATS, parse_rdf_file
+from kg.errors import Neo4jError
 from kg.readers.projection import (
     NodeRow,
     Projection,
@@ -39,6 +38,7 @@ from kg.readers.projection import (
     default_rule,
     project,
 )
+from kg.readers.store import open_build
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j import exceptions as nex
 
@@ -524,23 +524,9 @@ def load_graph(
 
 
 def read_graph(path: Path) -> Graph:
-    """Read an output directory (its graph.ttl) or an RDF file into one graph."""
-    path = Path(path)
-    if path.is_dir():
-        f = path / "graph.ttl"
-        if not f.is_file():
-            raise IngestError(f"{path}: no graph.ttl in this directory (run kg build first, or give a Turtle file)")
-        path = f
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file or directory")
-    fmt = RDF_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise IngestError(f"{path}: unknown RDF format (expected one of {', '.join(sorted(RDF_FORMATS))})")
-    try:
-        return parse_rdf_file(path, fmt)
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise IngestError(f"{path}: not valid {fmt}: {first}") from None
+    """The merged graph of an output directory (its store) or of an RDF file (kg.readers.store.open_build)."""
+    with open_build(path) as build:
+        return build.graph()
 
 
 def load_path(path: Path, config: Neo4jConfig, **kwargs: Any) -> LoadReport:

@@ -1,12 +1,13 @@
 """Read-only SPARQL over a build output (``kg query``; also the engine behind ``kg serve``).
 
-A build directory is loaded from ``graph.trig`` when present (one named graph per document,
-so ``GRAPH ?doc { … }`` works; the default graph is the union of all graphs), else from
-``graph.ttl``. A single RDF file (.ttl, .trig, .nq, .nt, .jsonld) can be queried too.
+A build directory is opened from its on-disk store (:func:`kg.readers.store.open_build`): the
+default graph is the merged graph (the triples of ``graph.ttl``, each once) and every document
+is a named graph, so ``GRAPH ?doc { … }`` works. A single RDF file (.ttl, .trig, .nq, .nt,
+.jsonld, .rdf) can be queried too; its default graph is the merge of all its graphs.
 
 Two engines give the same answers: pyoxigraph (the default, measured several times faster,
-see ``bench/bench_query.py``) and rdflib's own SPARQL engine. Files are always parsed by
-pyoxigraph, so both engines see identical data and no parser fetches anything remote.
+see ``bench/bench_query.py``) and rdflib's own SPARQL engine. Both read the same store, and no
+parser fetches anything remote.
 
 Only queries are run. Updates (INSERT, DELETE, LOAD, CLEAR, DROP, CREATE, ADD, MOVE, COPY)
 and ``SERVICE`` (a remote call) are refused with :class:`QueryRefusedError`, so a query can
@@ -22,10 +23,10 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -34,8 +35,10 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Identifier
 
-from kg.errors import QueryError
+from kg.errors import QueryError, ReadError
 from kg.namespaces import PREFIXES, bind_prefixes
+from kg.rdfio import rdflib_term
+from kg.readers.store import Build, check_build, open_build
 
 ENGINES: tuple[str, ...] = ("oxigraph", "rdflib")
 #: The faster engine on the 100x sample graph (bench/bench_query.py); both give the same results.
@@ -51,15 +54,6 @@ UPDATE_KEYWORDS: frozenset[str] = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 )
 
-_SUFFIX_FORMATS: dict[str, ox.RdfFormat] = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".trig": ox.RdfFormat.TRIG,
-    ".nq": ox.RdfFormat.N_QUADS,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-    ".json": ox.RdfFormat.JSON_LD,
-}
-BUILD_FILES: tuple[str, ...] = ("graph.trig", "graph.ttl")
 
 
 class QuerySyntaxError(QueryError):
@@ -72,6 +66,10 @@ class QueryRefusedError(QueryError):
 
 class QueryTimeoutError(QueryError):
     """The query did not finish within the time limit."""
+
+
+class QueryLimitError(QueryError):
+    """The query is past one of the bounds: nesting depth, length, or memory while it ran."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,7 +167,8 @@ class QueryResult:
 
     ``form`` is SELECT, ASK, CONSTRUCT or DESCRIBE. SELECT fills ``variables`` and ``rows``
     (``None`` for an unbound value); ASK fills ``boolean``; CONSTRUCT and DESCRIBE fill
-    ``triples``. ``truncated`` is true when more rows (or triples) than ``max_rows`` existed.
+    ``triples``. ``truncated`` is true when more rows (or triples) existed than were kept;
+    ``cut_by`` says which bound cut them: ``"rows"`` (``max_rows``) or ``"bytes"`` (``max_bytes``).
     """
 
     form: str
@@ -178,6 +177,7 @@ class QueryResult:
     boolean: bool | None = None
     triples: tuple[Triple, ...] = ()
     truncated: bool = False
+    cut_by: str = ""
 
     @property
     def is_graph(self) -> bool:
@@ -198,57 +198,30 @@ class QueryResult:
 
 
 def resolve_graph_path(path: Path | str) -> Path:
-    """The RDF file to query for ``path``: a build directory's graph.trig (else graph.ttl), or the file.
+    """What is read for ``path``: a build directory's store (``OUTDIR/store``; the directory itself for
+    an older build whose store is added on first open), or the RDF file.
 
-    Raises :class:`QueryError` naming the path when there is nothing to load.
+    Raises :class:`QueryError` with :func:`kg.readers.store.check_build`'s message when there is
+    nothing to read.
     """
-    p = Path(path)
-    if p.is_dir():
-        for name in BUILD_FILES:
-            if (p / name).is_file():
-                return p / name
-        raise QueryError(
-            f"{p}: no graph.trig or graph.ttl in this directory; run `kg build ARTICLES -o {p}` "
-            "first, or pass an RDF file"
-        )
-    if not p.exists():
-        raise QueryError(f"{p}: no such file or directory; pass a build directory or an RDF file")
-    if p.suffix.lower() not in _SUFFIX_FORMATS:
-        known = ", ".join(sorted(_SUFFIX_FORMATS))
-        raise QueryError(f"{p}: unknown RDF file type {p.suffix!r}; expected one of {known}")
-    return p
+    try:
+        return check_build(path)
+    except ReadError as exc:
+        raise QueryError(str(exc)) from None
 
 
 def load_store(path: Path | str) -> ox.Store:
-    """Parse a build directory or RDF file into an in-memory pyoxigraph store.
-
-    Raises :class:`QueryError` naming the file and the parser's message on bad RDF.
-    """
-    source = resolve_graph_path(path)
-    store = ox.Store()
-    try:
-        store.bulk_load(path=str(source), format=_SUFFIX_FORMATS[source.suffix.lower()])
-    except (SyntaxError, ValueError) as exc:
-        raise QueryError(f"{source}: not valid RDF: {exc}") from exc
-    except OSError as exc:
-        raise QueryError(f"{source}: cannot be read: {exc}") from exc
-    return store
+    """The pyoxigraph store of a build directory (on disk, read-only) or of an RDF file (in memory);
+    its default graph is the merged graph. Raises :class:`kg.errors.ReadError`."""
+    return open_build(path).store
 
 
 def _from_ox(term: object) -> Identifier:
     """An rdflib term for a pyoxigraph term (literals keep their exact lexical form)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        dt = term.datatype.value
-        if dt == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(dt), normalize=False)
-    raise QueryError(f"unsupported RDF term in a result: {term!r}")
+    try:
+        return rdflib_term(term)  # type: ignore[return-value]
+    except ValueError as exc:
+        raise QueryError(f"unsupported RDF term in a result: {term!r}") from exc
 
 
 def _to_ox(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -275,60 +248,81 @@ class Engine(Protocol):
     """What a SPARQL engine offers: run one (already checked) query."""
 
     def run(
-        self, query: str, form: str, max_rows: int | None, bindings: Mapping[str, Identifier]
+        self, query: str, form: str, max_rows: int | None, bindings: Mapping[str, Identifier],
+        max_bytes: int | None = None,
     ) -> QueryResult: ...
 
 
-def _take(items: Iterable[object], max_rows: int | None) -> tuple[list[object], bool]:
-    """Up to ``max_rows`` items and whether there were more (stops pulling from lazy iterators)."""
+def _size(item: object) -> int:
+    """Roughly how many bytes a row or triple takes when written out (its terms' text)."""
+    return sum(len(str(t)) + 4 for t in item if t is not None) + 2  # type: ignore[attr-defined]
+
+
+def _take(
+    items: Iterable[object],
+    max_rows: int | None,
+    max_bytes: int | None = None,
+    convert: Callable[[Any], Any] = lambda x: x,
+) -> tuple[list[object], str]:
+    """Up to ``max_rows`` items of at most ``max_bytes`` in all (each ``convert``-ed), and which bound
+    cut them (``""``: none). Stops pulling from lazy iterators as soon as a bound is reached."""
     out: list[object] = []
+    used = 0
     it: Iterator[object] = iter(items)
     for item in it:
         if max_rows is not None and len(out) >= max_rows:
-            return out, True
-        out.append(item)
-    return out, False
+            return out, "rows"
+        row = convert(item)
+        if max_bytes is not None:
+            used += _size(row)
+            if used > max_bytes:
+                return out, "bytes"
+        out.append(row)
+    return out, ""
 
 
 class OxigraphEngine:
-    """pyoxigraph's engine; the default graph is the union of all graphs."""
+    """pyoxigraph's engine; the default graph is the store's default graph (the merged graph)."""
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: ox.Store, build: Build | None = None) -> None:
         self.store = store
+        self.build = build
 
     def run(
-        self, query: str, form: str, max_rows: int | None, bindings: Mapping[str, Identifier]
+        self, query: str, form: str, max_rows: int | None, bindings: Mapping[str, Identifier],
+        max_bytes: int | None = None,
     ) -> QueryResult:
         """Run a checked query; a parser error becomes :class:`QuerySyntaxError`."""
         subs = {ox.Variable(k): _to_ox(v) for k, v in bindings.items()}
         try:
-            res = self.store.query(
-                query, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=subs or None
-            )
+            res = self.store.query(query, prefixes=PREFIXES, substitutions=subs or None)
             if isinstance(res, ox.QueryBoolean):
                 return QueryResult(form=form, boolean=bool(res))
             if isinstance(res, ox.QueryTriples):
-                got, more = _take(res, max_rows)
-                triples = tuple(
-                    (_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object))  # type: ignore[attr-defined]
-                    for t in got
+                triples, cut = _take(
+                    res, max_rows, max_bytes,
+                    lambda t: (_from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)),
                 )
-                return QueryResult(form=form, triples=triples, truncated=more)
+                return QueryResult(form=form, triples=tuple(triples), truncated=bool(cut), cut_by=cut)  # type: ignore[arg-type]
             names = tuple(v.value for v in res.variables)
-            got, more = _take(res, max_rows)
-            rows = tuple(
-                tuple(None if sol[n] is None else _from_ox(sol[n]) for n in names)  # type: ignore[index]
-                for sol in got
+            rows, cut = _take(
+                res, max_rows, max_bytes,
+                lambda sol: tuple(None if sol[n] is None else _from_ox(sol[n]) for n in names),
             )
-            return QueryResult(form=form, variables=names, rows=rows, truncated=more)
+            return QueryResult(form=form, variables=names, rows=tuple(rows), truncated=bool(cut), cut_by=cut)  # type: ignore[arg-type]
         except SyntaxError as exc:
             raise QuerySyntaxError(f"malformed query: {exc}") from exc
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
-            raise QueryError(f"the query failed: {exc}") from exc
+        except (OSError, RuntimeError) as exc:
+            if self.build is not None and (isinstance(exc, OSError) or str(exc).startswith("Corruption")):
+                raise ReadError(self.build.damaged(f"reading it failed: {_one_line(exc)}")) from exc
+            raise QueryError(f"the query failed: {_one_line(exc)}") from exc
+        except (ValueError, TypeError) as exc:
+            raise QueryError(f"the query failed: {_one_line(exc)}") from exc
 
 
 class RdflibEngine:
-    """rdflib's engine over a Dataset whose default graph is the union of all graphs.
+    """rdflib's engine over a Dataset: the default graph is the merged graph, the named graphs are
+    the documents'.
 
     Graphs named in FROM are never fetched: ``SPARQL_LOAD_GRAPHS`` is switched off.
     """
@@ -339,8 +333,8 @@ class RdflibEngine:
 
     @classmethod
     def from_store(cls, store: ox.Store) -> RdflibEngine:
-        """Copy the quads of a pyoxigraph store into an rdflib Dataset."""
-        ds = bind_prefixes(Dataset(default_union=True))  # type: ignore[assignment]
+        """Copy the quads of a pyoxigraph store into an rdflib Dataset (graph for graph)."""
+        ds = bind_prefixes(Dataset(default_union=False))  # type: ignore[assignment]
         graphs: dict[object, Graph] = {}
         for q in store:
             g = q.graph_name
@@ -352,35 +346,43 @@ class RdflibEngine:
         return cls(ds)  # type: ignore[arg-type]
 
     def run(
-        self, query: str, form: str, max_rows: int | None, bindings: Mapping[str, Identifier]
+        self, query: str, form: str, max_rows: int | None, bindings: Mapping[str, Identifier],
+        max_bytes: int | None = None,
     ) -> QueryResult:
-        """Run a checked query; a parser error becomes :class:`QuerySyntaxError`."""
+        """Run a checked query; a parser error becomes :class:`QuerySyntaxError`, any other failure of
+        rdflib's engine (while parsing, evaluating or reading results) a :class:`QueryError`."""
         from pyparsing import ParseException
         from rdflib.plugins.sparql import prepareQuery
 
         try:
             prepared = prepareQuery(query, initNs=PREFIXES)
         except ParseException as exc:
-            raise QuerySyntaxError(f"malformed query: {exc}") from exc
+            raise QuerySyntaxError(f"malformed query: {_one_line(exc)}") from exc
         except Exception as exc:  # rdflib raises bare Exceptions for e.g. unknown prefixes
-            raise QueryError(f"the query failed: {exc}") from exc
+            raise QueryError(f"the query failed: {_one_line(exc)}") from exc
         if _calls_service(prepared.algebra):  # however it was spelled, rdflib would call the endpoint
             raise QueryRefusedError(_SERVICE_REFUSED)
         try:
             res = self.dataset.query(prepared, initBindings=dict(bindings))
+            if res.type == "ASK":
+                return QueryResult(form=form, boolean=bool(res.askAnswer))
+            if res.type in ("CONSTRUCT", "DESCRIBE"):
+                got, cut = _take(res.graph or (), max_rows, max_bytes)  # type: ignore[arg-type]
+                return QueryResult(form=form, triples=tuple(got), truncated=bool(cut), cut_by=cut)  # type: ignore[arg-type]
+            names = tuple(str(v) for v in res.vars or ())
+            got, cut = _take(res, max_rows, max_bytes, lambda row: tuple(row[i] for i in range(len(names))))
+            return QueryResult(form=form, variables=names, rows=tuple(got), truncated=bool(cut), cut_by=cut)  # type: ignore[arg-type]
         except ParseException as exc:
-            raise QuerySyntaxError(f"malformed query: {exc}") from exc
-        except Exception as exc:  # rdflib raises bare Exceptions for e.g. unknown prefixes
-            raise QueryError(f"the query failed: {exc}") from exc
-        if res.type == "ASK":
-            return QueryResult(form=form, boolean=bool(res.askAnswer))
-        if res.type in ("CONSTRUCT", "DESCRIBE"):
-            got, more = _take(res.graph or (), max_rows)  # type: ignore[arg-type]
-            return QueryResult(form=form, triples=tuple(got), truncated=more)  # type: ignore[arg-type]
-        names = tuple(str(v) for v in res.vars or ())
-        got, more = _take(res, max_rows)
-        rows = tuple(tuple(row[i] for i in range(len(names))) for row in got)  # type: ignore[index]
-        return QueryResult(form=form, variables=names, rows=rows, truncated=more)
+            raise QuerySyntaxError(f"malformed query: {_one_line(exc)}") from exc
+        except RecursionError as exc:
+            raise QueryLimitError("the query is nested too deeply for the rdflib engine; simplify it") from exc
+        except Exception as exc:  # rdflib raises many types while it evaluates (lazily, as rows are read)
+            raise QueryError(f"the query failed: {type(exc).__name__}: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _calls_service(node: object, depth: int = 0) -> bool:
@@ -397,22 +399,27 @@ def _calls_service(node: object, depth: int = 0) -> bool:
 
 
 class SparqlStore:
-    """A loaded graph that answers read-only SPARQL queries with the chosen engine."""
+    """An opened build (or RDF file) that answers read-only SPARQL queries with the chosen engine."""
 
-    def __init__(self, source: Path, engine: Engine, engine_name: str) -> None:
+    def __init__(self, source: Path, engine: Engine, engine_name: str, build: Build | None = None) -> None:
         self.source = source
         self.engine = engine
         self.engine_name = engine_name
+        self.build = build
 
     @classmethod
     def open(cls, path: Path | str, engine: str = DEFAULT_ENGINE) -> SparqlStore:
-        """Load a build directory or RDF file for querying with ``engine`` (oxigraph or rdflib)."""
+        """Open a build directory or RDF file (:func:`kg.readers.store.open_build`) for ``engine``."""
         if engine not in ENGINES:
             raise QueryError(f"unknown SPARQL engine {engine!r}; choose one of {', '.join(ENGINES)}")
-        source = resolve_graph_path(path)
-        store = load_store(source)
-        impl: Engine = OxigraphEngine(store) if engine == "oxigraph" else RdflibEngine.from_store(store)
-        return cls(source, impl, engine)
+        build = open_build(path)
+        try:
+            impl: Engine = (
+                OxigraphEngine(build.store, build) if engine == "oxigraph" else RdflibEngine.from_store(build.store)
+            )
+        except (OSError, RuntimeError) as exc:
+            raise ReadError(build.damaged(f"reading it failed: {_one_line(exc)}")) from exc
+        return cls(build.source, impl, engine, build)
 
     def query(
         self,
@@ -420,15 +427,16 @@ class SparqlStore:
         *,
         max_rows: int | None = None,
         bindings: Mapping[str, Identifier] | None = None,
+        max_bytes: int | None = None,
     ) -> QueryResult:
-        """Check and run ``query``; at most ``max_rows`` rows (or triples) are kept.
+        """Check and run ``query``; at most ``max_rows`` rows (or triples) of about ``max_bytes`` are kept.
 
         ``bindings`` give variables a value before evaluation (never pasted into the text).
         Raises :class:`QueryRefusedError` for updates and SERVICE, :class:`QuerySyntaxError`
-        for a malformed query.
+        for a malformed query, :class:`QueryLimitError` for one nested too deeply.
         """
         form = query_form(query)
-        return self.engine.run(query, form, max_rows, dict(bindings or {}))
+        return self.engine.run(query, form, max_rows, dict(bindings or {}), max_bytes)
 
 
 def run_query(
@@ -439,7 +447,7 @@ def run_query(
     max_rows: int | None = None,
     bindings: Mapping[str, Identifier] | None = None,
 ) -> QueryResult:
-    """Load ``path`` and run one query on it (the library call behind ``kg query``)."""
+    """Open ``path`` and run one query on it (the library call behind ``kg query``)."""
     return SparqlStore.open(path, engine).query(query, max_rows=max_rows, bindings=bindings)
 
 
@@ -672,6 +680,7 @@ __all__ = [
     "GRAPH_FORMATS",
     "RESULT_FORMATS",
     "OxigraphEngine",
+    "QueryLimitError",
     "QueryRefusedError",
     "QueryResult",
     "QuerySyntaxError",

@@ -1,6 +1,6 @@
 """Network analytics over a built graph (``kg stats``).
 
-Reads the validated RDF graph (``OUTDIR/graph.ttl`` or any RDF file) and answers the questions a
+Reads the validated RDF graph (a build's store, see :func:`kg.readers.store.open_build`, or any RDF file) and answers the questions a
 reader of diplomacy news asks first: what is in the graph, who met whom (how often, first and
 last), who is central, which groups form, which states are most active, and when things happened.
 The RDF graph stays the source of truth; networkx graphs are built from it on the fly.
@@ -22,7 +22,7 @@ from rdflib.term import Node
 
 from kg.errors import KgError
 from kg.namespaces import DIP, RDF, RDFS
-from kg.rdfio import RDF_FORMATS, parse_rdf_file
+from kg.readers.store import open_build
 
 __all__ = [
     "ENTITY_CLASSES",
@@ -85,40 +85,15 @@ _CLASS_PRIORITY: tuple[URIRef, ...] = (
 # --------------------------------------------------------------------------- reading
 
 
-#: What a ``kg build`` output directory holds, in the order they are tried.
-_OUTDIR_FILES: tuple[str, ...] = ("graph.ttl", "graph.trig", "graph.nq", "graph.jsonld")
-
-
 def load_graph(path: str | Path) -> Graph:
-    """Load the graph of a ``kg build`` output directory (its ``graph.ttl``, else ``graph.trig``,
-    ``graph.nq`` or ``graph.jsonld``) or of one RDF file.
+    """The merged graph of a ``kg build`` output directory (its store) or of one RDF file, opened by
+    :func:`kg.readers.store.open_build` (named graphs of TriG / N-Quads files are merged).
 
-    Named graphs (TriG, N-Quads) are merged into one graph. Raises :class:`AnalysisError` naming
-    the file when it is missing or does not parse.
+    Raises :class:`kg.errors.ReadError` naming the path when it is missing, not a build, damaged
+    or not valid RDF.
     """
-    path = Path(path)
-    if path.is_dir():
-        found = [path / name for name in _OUTDIR_FILES if (path / name).is_file()]
-        if not found:
-            raise AnalysisError(
-                f"{path}: no graph.ttl in this directory; build one with `kg build ARTICLES -o {path}` "
-                "or pass an RDF file (.ttl, .trig, .nq, .jsonld)"
-            )
-        path = found[0]
-    elif not path.exists():
-        raise AnalysisError(
-            f"{path}: no such file or directory; pass a `kg build` output directory or a .ttl file"
-        )
-    fmt = RDF_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(RDF_FORMATS))
-        raise AnalysisError(f"{path}: unknown RDF file extension {path.suffix!r}; expected one of {known}")
-    try:
-        graph = parse_rdf_file(path, fmt)
-    except Exception as exc:  # rdflib raises many unrelated types for bad syntax
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AnalysisError(f"{path}: not valid {fmt} RDF: {first_line}") from exc
-    return graph
+    with open_build(path) as build:
+        return build.graph()
 
 
 def node_class(graph: Graph, node: Node) -> URIRef | None:
