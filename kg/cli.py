@@ -243,7 +243,14 @@ def validate_command(file: Path, report: Path | None) -> None:
     help="Give ?NAME a value before the query runs: <iri>, prefix:local, or a literal.",
 )
 @click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True)
-@click.option("--max-rows", type=click.IntRange(min=1), default=None, help="Keep at most N rows.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
+              help="Stop the query after this long (0: no limit).")
+@click.option("--max-rows", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Keep at most N rows or triples (0: no limit).")
+@click.option("--max-bytes", type=click.IntRange(min=0), default=64 * 2**20, show_default=True,
+              help="Keep at most about N bytes of output (0: no limit).")
+@click.option("--max-memory", type=click.IntRange(min=0), default=1024, show_default=True, metavar="MB",
+              help="Stop the query when its process uses more memory than this (0: no limit).")
 @handle_errors
 def query_cmd(
     graph: str,
@@ -252,31 +259,46 @@ def query_cmd(
     fmt: str,
     binds: tuple[str, ...],
     engine: str,
-    max_rows: int | None,
+    timeout: float,
+    max_rows: int,
+    max_bytes: int,
+    max_memory: int,
 ) -> None:
     """Run a read-only SPARQL query on GRAPH (a build directory or an RDF file).
 
     The prefixes dip, id, rdfs, rdf, owl, xsd, skos, schema, org, sem, prov, oa, wd and
-    dcterms are pre-bound. A build directory is read from graph.trig (one named graph per
-    document, the default graph is their union) or else graph.ttl. Updates are refused.
+    dcterms are pre-bound. A build directory is read from its store (OUTDIR/store): the default
+    graph is the merged graph (graph.ttl), and each document is a named graph (GRAPH ?doc { … }).
+    Updates and SERVICE are refused.
+
+    The query runs in its own process, stopped at once by Ctrl-C or SIGTERM (exit 130), after
+    --timeout seconds or past --max-memory (exit 2); at most --max-rows rows and about --max-bytes
+    bytes are printed (a warning on stderr says when the answer was cut). Queries nested deeper
+    than 32 levels are refused.
 
     \b
     Examples:
       kg query out 'SELECT ?p ?title WHERE { ?p dip:holds/dip:title ?title }'
       kg query out -f queries/meetings.rq --format csv
       kg query out -f queries/quotes_by_speaker.rq --bind name=ポンペイオ
+      kg query out -f big.rq --timeout 600 --max-rows 0 --max-memory 4096
     """
     from kg.errors import QueryError
-    from kg.readers.query import parse_binding, read_query_file, run_query, serialize
+    from kg.readers.query import Limits, parse_binding, read_query_file, run_query_bounded
 
     if (sparql is None) == (query_file is None):
         raise QueryError("give the query either as an argument or with -f FILE.rq (exactly one of them)")
     text = read_query_file(query_file) if query_file is not None else str(sparql)
     bindings = dict(parse_binding(b) for b in binds)
-    result = run_query(graph, text, engine=engine, max_rows=max_rows, bindings=bindings)
-    click.echo(serialize(result, fmt), nl=False)
-    if result.truncated:
-        click.echo(f"Warning: only the first {max_rows} results are shown (--max-rows).", err=True)
+    limits = Limits(timeout=timeout or None, max_rows=max_rows or None, max_bytes=max_bytes or None,
+                    max_memory=max_memory * 2**20 or None)
+    answer = run_query_bounded(graph, text, fmt=fmt, engine=engine, bindings=bindings, limits=limits)
+    click.echo(answer.output, nl=False)
+    if answer.cut_by == "rows":
+        click.echo(f"Warning: only the first {answer.rows} results are shown (--max-rows {max_rows}).", err=True)
+    elif answer.cut_by == "bytes":
+        click.echo(f"Warning: only the first {answer.rows} results are shown, about {max_bytes} bytes "
+                   f"(--max-bytes {max_bytes}).", err=True)
 
 
 @main.command("serve")
@@ -350,7 +372,7 @@ def serve_cmd(
 @click.option("--include-cancelled", is_flag=True, help="Count meetings and visits whose status is dip:Cancelled.")
 @handle_errors
 def stats_command(graph_path: str, fmt: str, top: int, include_cancelled: bool) -> None:
-    """Network statistics of a built graph (OUTDIR/graph.ttl or an RDF file).
+    """Network statistics of a built graph (a build directory, read from its store, or an RDF file).
 
     Counts per class, who met whom (how often, first and last), degree and betweenness
     centrality, components and communities, states ranked by meetings and visits, and a
@@ -488,7 +510,7 @@ def load_command(
     wipe: bool,
     batch_size: int,
 ) -> None:
-    """Load a built graph (OUTDIR with graph.ttl, or a Turtle/TriG file) into Neo4j.
+    """Load a built graph (a build directory, read from its store, or an RDF file) into Neo4j.
 
     Re-loading replaces the statements of each article in the graph; loading the same
     graph twice changes nothing.

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,16 +28,24 @@ from kg.cli import main
 from kg.errors import QueryError, ReadError
 from kg.readers.query import (
     ENGINES,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_DEPTH,
+    Limits,
+    QueryLimitError,
     QueryRefusedError,
     QueryResult,
     QuerySyntaxError,
+    QueryTimeoutError,
     SparqlStore,
+    _blank_out,
     _width,
     parse_binding,
+    query_depth,
     query_form,
     read_query_file,
     resolve_graph_path,
     run_query,
+    run_query_bounded,
     serialize,
     shorten,
 )
@@ -651,3 +662,189 @@ def test_kg_query_on_twenty_copies_stays_under_one_gigabyte(corpus_copies_build:
     assert code == 0, proc.stderr
     assert lines > 1
     assert max_rss_kb * 1024 < 2**30, f"{max_rss_kb // 1024} MB"
+
+
+# ---------------------------------------------------------------------------- bounds of kg query
+
+CARTESIAN_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+CARTESIAN_SORTED = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f"
+
+
+def kg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kg.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+@pytest.mark.slow
+def test_a_query_past_the_time_limit_is_stopped(corpus_build: Path) -> None:
+    start = time.monotonic()
+    r = CliRunner().invoke(main, ["query", str(corpus_build), CARTESIAN_COUNT, "--timeout", "1"])
+    assert r.exit_code == 2
+    assert r.output.startswith("Error: the query was stopped after 1.") and "--timeout" in r.output
+    assert time.monotonic() - start < 30
+    with pytest.raises(QueryTimeoutError):
+        run_query_bounded(corpus_build, CARTESIAN_COUNT, limits=Limits(timeout=0.5))
+
+
+@pytest.mark.slow
+def test_a_query_past_the_memory_limit_is_stopped(corpus_build: Path) -> None:
+    r = CliRunner().invoke(main, ["query", str(corpus_build), CARTESIAN_SORTED, "--max-memory", "150"])
+    assert r.exit_code == 2, r.output
+    assert r.output == ("Error: the query was stopped: it used more than 150 MB of memory (kg query --max-memory); "
+                        "narrow it down (fewer variables, a LIMIT, no ORDER BY over everything) or raise the limit\n")
+
+
+@pytest.mark.slow
+def test_a_cartesian_select_is_cut_at_the_row_and_byte_bounds(corpus_build: Path) -> None:
+    answer = run_query_bounded(corpus_build, "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }", fmt="csv",
+                               limits=Limits(max_rows=1000))
+    assert answer.cut_by == "rows" and answer.rows == 1000
+    assert len(answer.output.splitlines()) == 1001
+    answer = run_query_bounded(corpus_build, "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }",
+                               limits=Limits(max_rows=None, max_bytes=100_000))
+    assert answer.cut_by == "bytes" and 0 < len(answer.output) <= 100_000
+    assert answer.peak_memory < 2**30
+    r = CliRunner().invoke(main, ["query", str(corpus_build), "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }",
+                                  "--max-bytes", "20000", "--format", "tsv"])
+    assert r.exit_code == 0 and len(r.stdout.encode()) <= 20000
+    assert "Warning: only the first" in r.stderr and "(--max-bytes 20000)" in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_kg_query_stops_at_once_on_sigint_and_sigterm(corpus_build: Path, sig: signal.Signals) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "query", str(corpus_build), CARTESIAN_COUNT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=_with_sigint)
+    try:
+        deadline = time.monotonic() + 60
+        while not _query_processes(proc.pid) and time.monotonic() < deadline:  # the query is running
+            time.sleep(0.1)
+        time.sleep(1.0)
+        workers = _children(proc.pid)
+        assert _query_processes(proc.pid)
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - sent < 10
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.startswith("Error: interrupted") and "Traceback" not in err
+    time.sleep(0.5)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists() and _state(pid) != "Z"]
+
+
+def _children(pid: int) -> list[int]:
+    """The live descendants of ``pid`` (Linux /proc)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for k in map(int, kids):
+            out += [k, *_children(k)]
+    return out
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
+@pytest.mark.slow
+def test_a_crash_of_the_query_process_is_a_clean_error(corpus_build: Path) -> None:
+    """A query process that dies (here: killed with SIGSEGV from outside) is reported, never a crash."""
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "query", str(corpus_build), CARTESIAN_COUNT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        found: list[int] = []
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.2)
+            found = _query_processes(proc.pid)
+        (query_process,) = found
+        time.sleep(0.5)
+        os.kill(query_process, signal.SIGSEGV)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2
+    assert err == "Error: the query process died (SIGSEGV) before answering; the engine could not run this query " \
+                  "(simplify it)\n"
+
+
+def _query_processes(pid: int) -> list[int]:
+    """The query processes ``kg query`` (process ``pid``) started (multiprocessing's spawned children)."""
+    out = []
+    for child in _children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.append(child)
+        except OSError:
+            pass
+    return out
+
+
+def _with_sigint() -> None:
+    """In a child about to run kg: Ctrl-C as at a terminal (a shell starting background jobs ignores it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# --------------------------------------------------------------------------------- query depth
+
+
+def _nested(depth: int) -> list[str]:
+    return [
+        "SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth,
+        "SELECT * WHERE { ?s ?p ?o FILTER(" + "(" * depth + "?o" + ")" * depth + ") }",
+        "SELECT * WHERE { ?s ?p ?o FILTER(" + "STR(" * depth + "?o" + ")" * depth + ") }",
+        "SELECT * WHERE { ?s ?p " + "( " * depth + ")" * depth + " }",
+        "SELECT * WHERE { ?s ?p ?o FILTER(" + "!" * depth + "?o) }",
+        "SELECT * WHERE { ?s ?p ?o FILTER(" + "- " * depth + "?o) }",
+        "SELECT * WHERE \\u007B" * 1 + " ?s ?p ?o " + "}",  # one level, escaped: fine
+    ]
+
+
+@pytest.mark.parametrize("query", _nested(5000)[:-1] + _nested(40)[:-1])
+def test_a_query_nested_too_deeply_is_refused_before_any_engine_sees_it(query: str) -> None:
+    with pytest.raises(QueryLimitError, match=rf"the query is nested \d+ levels deep .*at most {MAX_QUERY_DEPTH}"):
+        query_form(query)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_kg_query_refuses_a_query_nested_5000_deep_with_exit_2_never_a_crash(sample_ttl: Path, engine: str) -> None:
+    for q in _nested(5000)[:2]:  # both engines crashed (exit 139) or hung on these
+        proc = kg("query", str(sample_ttl), q, "--engine", engine)
+        assert proc.returncode == 2, (q[:40], proc.returncode, proc.stderr[-300:])
+        assert proc.stderr.startswith("Error: the query is nested 5") and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_queries_nested_within_the_limit_still_run(sample_ttl: Path, engine: str) -> None:
+    store = SparqlStore.open(sample_ttl, engine)
+    assert query_depth(_blank_out(_nested(MAX_QUERY_DEPTH)[0])) == MAX_QUERY_DEPTH
+    assert store.query(_nested(20)[0] + " LIMIT 1").rows
+    assert store.query("SELECT * WHERE { ?s ?p ?o FILTER(?o != 1 && !BOUND(?x)) } LIMIT 1").rows
+
+
+def test_a_query_longer_than_the_limit_is_refused() -> None:
+    with pytest.raises(QueryLimitError, match=f"at most {MAX_QUERY_CHARS} are accepted"):
+        query_form("ASK {}" + " " * MAX_QUERY_CHARS)
+
+
+# ------------------------------------------------------------ the rdflib engine's own failures
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT (SUM(?o) AS ?x) WHERE { ?s ?p ?o }",
+    'SELECT * WHERE { ?s ?p ?o FILTER(REGEX(STR(?o), "(")) }',
+])
+def test_rdflib_engine_failures_are_one_line_errors(sample_ttl: Path, query: str) -> None:
+    r = CliRunner().invoke(main, ["query", str(sample_ttl), query, "--engine", "rdflib"])
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("Error: the query failed: ") and r.output.count("\n") == 1
+    assert "Traceback" not in r.output

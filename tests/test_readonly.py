@@ -198,6 +198,15 @@ def test_kg_serve_refuses_escaped_service_and_fetches_nothing(served: load_serve
     assert listener.hits == []
 
 
+def test_kg_serve_refuses_a_query_nested_too_deeply_and_keeps_serving(served: load_serve.Server) -> None:
+    """A query pyoxigraph's parser would crash on (5,000 nested braces) is refused before a worker sees it."""
+    deep = "SELECT * WHERE " + "{" * 5000 + " ?s ?p ?o " + "}" * 5000
+    status, body = http_get(served.url, deep)
+    assert status == 400 and body.startswith("Error: the query is nested 5000 levels deep"), (status, body[:200])
+    status, body = http_get(served.url, "ASK { ?s ?p ?o }")
+    assert status == 200 and "true" in body
+
+
 def test_kg_serve_limits_rows_for_construct_and_describe_too(served: load_serve.Server) -> None:
     with urlopen(f"{served.url}?{urlencode({'query': 'CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }'})}",
                  timeout=30) as resp:

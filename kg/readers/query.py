@@ -14,6 +14,12 @@ and ``SERVICE`` (a remote call) are refused with :class:`QueryRefusedError`, so 
 read neither files nor the network. Results are engine-neutral :class:`QueryResult` records
 holding rdflib terms; :func:`serialize` writes them as a table, CSV, TSV, SPARQL JSON or XML,
 Turtle, N-Triples or JSON-LD.
+
+Bounds: a query nested deeper than :data:`MAX_QUERY_DEPTH` or longer than
+:data:`MAX_QUERY_CHARS` is refused before any engine sees it. :func:`run_query_bounded` (what
+``kg query`` runs) evaluates the query in a child process that is killed at once past a time
+limit, past a memory limit, or when the user interrupts; rows and bytes of the answer are
+bounded too (:class:`Limits`).
 """
 
 from __future__ import annotations
@@ -21,10 +27,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
+import os
 import re
+import signal
+import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
@@ -35,7 +47,7 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Identifier
 
-from kg.errors import QueryError, ReadError
+from kg.errors import KgError, QueryError, ReadError
 from kg.namespaces import PREFIXES, bind_prefixes
 from kg.rdfio import rdflib_term
 from kg.readers.store import Build, check_build, open_build
@@ -54,6 +66,12 @@ UPDATE_KEYWORDS: frozenset[str] = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 )
 
+#: Brackets ``{ ( [`` nested in a query, plus prefix operators ``! ^ - +`` in a row, at most:
+#: the parsers recurse per level and overflow the stack past a few thousand (a crash), and
+#: nested lists take time cubic in the depth; real queries stay under ten.
+MAX_QUERY_DEPTH = 32
+#: Characters of query text at most.
+MAX_QUERY_CHARS = 1_000_000
 
 
 class QuerySyntaxError(QueryError):
@@ -120,16 +138,47 @@ def _blank_out(query: str) -> str:
     return _OPAQUE.sub(repl, query)
 
 
+_OPEN, _CLOSE, _PREFIX_OPS = "{([", "})]", "!^-+"
+
+
+def query_depth(text: str) -> int:
+    """How deep a query (with strings, IRIs and comments blanked out) nests: open brackets plus the
+    prefix operators in a row at any point. Linear, and it never recurses."""
+    depth = deepest = run = 0
+    for c in text:
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth = max(0, depth - 1)
+        if c in _PREFIX_OPS:
+            run += 1
+        elif not c.isspace():
+            run = 0
+        deepest = max(deepest, depth + run)
+    return deepest
+
+
 def query_form(query: str) -> str:
     """Check that ``query`` may run here and return its form: SELECT, ASK, CONSTRUCT or DESCRIBE.
 
-    Raises :class:`QueryRefusedError` for an update or a SERVICE call, and
-    :class:`QuerySyntaxError` when the text does not start like a query. Full syntax checking
+    Raises :class:`QueryRefusedError` for an update or a SERVICE call, :class:`QueryLimitError`
+    for a query nested deeper than :data:`MAX_QUERY_DEPTH` or longer than :data:`MAX_QUERY_CHARS`,
+    and :class:`QuerySyntaxError` when the text does not start like a query. Full syntax checking
     is left to the engine's parser.
     """
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryLimitError(
+            f"the query is {len(query)} characters long; at most {MAX_QUERY_CHARS} are accepted"
+        )
     text = _blank_out(query)
     # what a parser that expands code point escapes first reads (rdflib does)
     expanded = _blank_out(_expand_codepoints(query)) if _CODEPOINT.search(query) else text
+    depth = max(query_depth(text), query_depth(expanded))
+    if depth > MAX_QUERY_DEPTH:
+        raise QueryLimitError(
+            f"the query is nested {depth} levels deep (brackets {{ ( [ and prefix operators ! ^ - + in a "
+            f"row); at most {MAX_QUERY_DEPTH} are accepted"
+        )
     forms = []
     for t in (text, expanded):
         m = _FIRST_WORD.match(t[_PROLOGUE.match(t).end() :])  # type: ignore[union-attr]
@@ -447,8 +496,258 @@ def run_query(
     max_rows: int | None = None,
     bindings: Mapping[str, Identifier] | None = None,
 ) -> QueryResult:
-    """Open ``path`` and run one query on it (the library call behind ``kg query``)."""
+    """Open ``path`` and run one query on it in this process (no time or memory bound; ``kg query``
+    runs :func:`run_query_bounded`)."""
     return SparqlStore.open(path, engine).query(query, max_rows=max_rows, bindings=bindings)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded evaluation in a child process (kg query)
+# ---------------------------------------------------------------------------------------------
+
+#: Defaults of ``kg query`` (each overridable on the command line; 0 there means no bound).
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_ROWS = 100_000
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_MEMORY = 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds of one query: seconds, rows (or triples), bytes of output, memory of the query process
+    (bytes of resident memory). None: no bound."""
+
+    timeout: float | None = DEFAULT_TIMEOUT
+    max_rows: int | None = DEFAULT_MAX_ROWS
+    max_bytes: int | None = DEFAULT_MAX_BYTES
+    max_memory: int | None = DEFAULT_MAX_MEMORY
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The written-out answer of :func:`run_query_bounded` and what it cost.
+
+    ``rows`` counts rows or triples written; ``cut_by`` is ``"rows"`` or ``"bytes"`` when the answer
+    was cut at that bound; ``peak_memory`` is the most memory of its own the query process was
+    seen to use, in bytes (see :func:`_memory`).
+    """
+
+    output: bytes
+    form: str
+    rows: int
+    cut_by: str
+    peak_memory: int
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.cut_by)
+
+
+_ERRORS: dict[str, type[KgError]] = {
+    cls.__name__: cls
+    for cls in (QueryError, QuerySyntaxError, QueryRefusedError, QueryTimeoutError, QueryLimitError, ReadError)
+}
+
+
+def run_query_bounded(
+    path: Path | str,
+    query: str,
+    *,
+    fmt: str = "table",
+    engine: str = DEFAULT_ENGINE,
+    bindings: Mapping[str, Identifier] | None = None,
+    limits: Limits = Limits(),
+) -> Answer:
+    """Run one query on ``path`` in a child process and return its answer written in ``fmt``.
+
+    The query is checked here first (updates, SERVICE, depth); the child opens the build, runs
+    the query and writes at most ``limits.max_rows`` rows of about ``limits.max_bytes`` bytes. The
+    child is killed at once when the query runs past ``limits.timeout`` seconds
+    (:class:`QueryTimeoutError`), its own memory passes ``limits.max_memory``
+    (:class:`QueryLimitError`), it crashes (:class:`QueryError`), or this process is interrupted
+    (the ``KeyboardInterrupt`` goes on, nothing is left running).
+    """
+    if engine not in ENGINES:
+        raise QueryError(f"unknown SPARQL engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if fmt not in FORMATS:
+        raise QueryError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    form = query_form(query)
+    if fmt in GRAPH_FORMATS and form in ("SELECT", "ASK"):
+        raise QueryError(
+            f"--format {fmt} needs a CONSTRUCT or DESCRIBE query; "
+            f"{form} results come as {', '.join(RESULT_FORMATS)}"
+        )
+    check_build(path)  # a missing or foreign path is reported without starting a process
+    ctx = _context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    args = (sender, str(path), query, fmt, engine, dict(bindings or {}), limits.max_rows, limits.max_bytes,
+            os.getpid())
+    proc = ctx.Process(target=_answer_in_child, args=args, daemon=True, name="kg-query")
+    try:
+        _start(proc)  # an interrupt held back during the start is raised here, the child known
+        sender.close()
+        head, output, peak = _wait_for_answer(receiver, proc, limits)
+    finally:
+        sender.close()
+        if proc.pid is not None:
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+        receiver.close()
+    if head[0] == "error":
+        raise _ERRORS.get(head[1], QueryError)(head[2])
+    _, got_form, rows, cut_by, child_peak = head
+    return Answer(output, got_form, rows, cut_by, max(peak, child_peak))
+
+
+def _context() -> Any:
+    """spawn: each query process is a fresh interpreter and this process's direct child. Not fork: a
+    process that has opened a store has RocksDB's and pyoxigraph's threads, and a forked copy of it
+    can hang on a lock one of them held."""
+    return multiprocessing.get_context("spawn")
+
+
+def _start(proc: Any) -> None:
+    """Start ``proc`` with SIGINT and SIGTERM held back until its pid is known (then they act as
+    usual), so an interrupt can never leave a query process behind unknown to the caller."""
+    if threading.current_thread() is not threading.main_thread():
+        proc.start()
+        return
+    received: list[int] = []
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    old = {s: signal.getsignal(s) for s in sigs}
+    for s in sigs:
+        if old[s] is not signal.SIG_IGN:
+            signal.signal(s, lambda signum, frame: received.append(signum))
+    try:
+        proc.start()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _exit_with(parent: int) -> None:
+    """In a query process: end it when the process that started it is gone (killed with SIGKILL, say)."""
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        time.sleep(0.5)
+
+
+def _memory(pid: int) -> int:
+    """Memory of process ``pid`` in bytes that is its own (private pages, not the shared libraries it
+    maps with other processes); its resident memory where Linux's /proc/PID/smaps_rollup is missing;
+    0 when neither can be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii", errors="replace") as fh:
+            return sum(int(line.split()[1]) * 1024 for line in fh if line.startswith(("Private_Clean:", "Private_Dirty:")))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+_POLL = 0.05  # seconds between looks at the child's clock and memory
+
+
+def _wait_for_answer(conn: Connection, proc: Any, limits: Limits) -> tuple[tuple[Any, ...], bytes, int]:
+    """The child's answer (head, output bytes, peak memory seen), or the error that stopped it."""
+    start = time.monotonic()
+    peak = 0
+    while True:
+        if conn.poll(_POLL):
+            try:
+                head = conn.recv()
+                output = conn.recv_bytes() if head[0] == "ok" else b""
+            except (EOFError, OSError):
+                head = None
+            if head is not None:
+                return head, output, peak
+        elif proc.is_alive():
+            used = _memory(proc.pid)
+            peak = max(peak, used)
+            if limits.max_memory is not None and used > limits.max_memory:
+                raise QueryLimitError(
+                    f"the query was stopped: it used more than {limits.max_memory // 2**20} MB of memory "
+                    "(kg query --max-memory); narrow it down (fewer variables, a LIMIT, no ORDER BY over "
+                    "everything) or raise the limit"
+                )
+            elapsed = time.monotonic() - start
+            if limits.timeout is not None and elapsed > limits.timeout:
+                raise QueryTimeoutError(
+                    f"the query was stopped after {elapsed:.1f} s: the time limit is {limits.timeout:g} s "
+                    "(kg query --timeout); narrow it down or add a LIMIT, or raise the limit"
+                )
+            continue
+        proc.join(1)
+        code = proc.exitcode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            raise QueryError(
+                f"the query process died ({name}) before answering; the engine could not run this query "
+                "(simplify it)"
+            )
+        raise QueryError(f"the query process stopped (exit code {code}) before answering")
+
+
+def _answer_in_child(
+    conn: Connection, path: str, query: str, fmt: str, engine: str, bindings: dict[str, Identifier],
+    max_rows: int | None, max_bytes: int | None, parent: int,
+) -> None:
+    """The child's side: open, run, write, send ``("ok", form, rows, cut_by, memory)`` and the bytes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    try:
+        store = SparqlStore.open(path, engine)
+        result = store.query(query, max_rows=max_rows, bindings=bindings, max_bytes=max_bytes)
+        output, result = _write_within(result, fmt, max_bytes)
+        n = len(result.triples) if result.is_graph else len(result.rows)
+        head: tuple[Any, ...] = ("ok", result.form, n, result.cut_by, _memory(os.getpid()))
+    except KgError as exc:
+        head, output = ("error", type(exc).__name__, str(exc)), b""
+    except RecursionError:
+        head, output = ("error", "QueryLimitError", "the query is nested too deeply for the engine; simplify it"), b""
+    except MemoryError:
+        head, output = ("error", "QueryLimitError", "the query ran out of memory; narrow it down"), b""
+    except Exception as exc:  # an engine's own failure: reported as one line, never a traceback
+        head, output = ("error", "QueryError", f"the query failed: {type(exc).__name__}: {_one_line(exc)}"), b""
+    try:
+        conn.send(head)
+        if head[0] == "ok":
+            conn.send_bytes(output)
+    except (BrokenPipeError, OSError):
+        pass  # the parent stopped waiting
+    finally:
+        conn.close()
+
+
+def _write_within(result: QueryResult, fmt: str, max_bytes: int | None) -> tuple[bytes, QueryResult]:
+    """``result`` written in ``fmt``, with rows dropped from the end until it fits in ``max_bytes``
+    (a table pads every row to its widest cell, so the text can outgrow the terms)."""
+    from dataclasses import replace
+
+    while True:
+        data = serialize(result, fmt).encode("utf-8")
+        n = len(result.triples) if result.is_graph else len(result.rows)
+        if max_bytes is None or len(data) <= max_bytes or n == 0:
+            return data, result
+        keep = min(n - 1, int(n * max_bytes / len(data) * 0.9))
+        if result.is_graph:
+            result = replace(result, triples=result.triples[:keep], truncated=True, cut_by="bytes")
+        else:
+            result = replace(result, rows=result.rows[:keep], truncated=True, cut_by="bytes")
 
 
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -678,7 +977,11 @@ __all__ = [
     "ENGINES",
     "FORMATS",
     "GRAPH_FORMATS",
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_DEPTH",
     "RESULT_FORMATS",
+    "Answer",
+    "Limits",
     "OxigraphEngine",
     "QueryLimitError",
     "QueryRefusedError",
@@ -694,10 +997,12 @@ __all__ = [
     "format_xml",
     "load_store",
     "parse_binding",
+    "query_depth",
     "query_form",
     "read_query_file",
     "resolve_graph_path",
     "run_query",
+    "run_query_bounded",
     "serialize",
     "shorten",
 ]
