@@ -1,5 +1,5 @@
 """RDF files: Turtle, TriG (one named graph per document), JSON-LD, each written atomically; and
-reading any RDF file with pyoxigraph (parse_rdf_quads), which fetches nothing.
+reading any RDF file safely (nothing is fetched, entity expansion is bounded).
 
 pyoxigraph writes the three formats from triples sorted here (subjects by IRI, rdf:type first),
 so rebuilding the same input gives byte-identical files; JSON-LD is compacted with the prefixes
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from xml.parsers import expat as pyexpat
 
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
@@ -41,15 +43,23 @@ OX_FORMATS: dict[str, ox.RdfFormat] = {
     "xml": ox.RdfFormat.RDF_XML,
 }
 
+#: Characters one XML entity of an RDF/XML file may stand for, all its references expanded.
+MAX_ENTITY_CHARS = 64 * 1024
+#: Characters entity references may add to one RDF/XML file (on top of its own length).
+MAX_EXPANSION_CHARS = 16 * 1024 * 1024
+
+
 class RdfRefusedError(ValueError):
-    """An RDF file asks for something kg never does: load a JSON-LD context from elsewhere."""
+    """An RDF file asks for something kg never does: load a JSON-LD context or an XML entity from
+    elsewhere, or expand entities past the bounds above."""
 
 
 def parse_rdf_quads(path: Path, fmt: str, prefixes: dict[str, str] | None = None) -> Iterator[ox.Quad]:
     """The quads of one RDF file, parsed by pyoxigraph as they are read (``fmt``: a name of RDF_FORMATS).
 
     Nothing is dereferenced: a JSON-LD context (or ``@import``) named by IRI or file path is
-    refused. Relative IRIs resolve
+    refused, and so are RDF/XML external entities; internal XML entities are expanded only within
+    MAX_ENTITY_CHARS each and MAX_EXPANSION_CHARS in all (billion laughs). Relative IRIs resolve
     against the file's own ``file:`` IRI, which is never read. ``prefixes``, when given, receives
     the file's prefixes once it is read. Raises :class:`RdfRefusedError`,
     ``SyntaxError`` (bad RDF, with line and column) or ``OSError``.
@@ -57,6 +67,8 @@ def parse_rdf_quads(path: Path, fmt: str, prefixes: dict[str, str] | None = None
     path = Path(path)
     if fmt not in OX_FORMATS:
         raise ValueError(f"unknown RDF format {fmt!r}")
+    if fmt == "xml":
+        _check_xml_entities(path)
     try:
         parser = ox.parse(path=str(path), format=OX_FORMATS[fmt], base_iri=path.resolve().as_uri())
         for quad in parser:
@@ -76,15 +88,16 @@ def parse_rdf_quads(path: Path, fmt: str, prefixes: dict[str, str] | None = None
 
 
 def parse_rdf_file(path: Path, fmt: str) -> Graph:
-    """Parse one RDF file into one graph (the named graphs of TriG / N-Quads merged).
+    """Parse one RDF file into one graph (the named graphs of TriG / N-Quads merged), safely.
 
-    Raises whatever the parser raises; callers turn it into their stage's KgError naming the file.
+    See :func:`parse_rdf_quads` for what is refused. Raises what it raises (and ``ValueError`` for
+    a term rdflib cannot hold); callers turn it into their stage's KgError naming the file.
     """
-    if fmt in ("trig", "nquads"):
-        dataset = Dataset()
-        dataset.parse(path, format=fmt)
-        return union_graph(dataset)
-    return Graph().parse(path, format=fmt)
+    graph = bind_prefixes(Graph())
+    terms = RdflibTerms()
+    graph.addN((terms(q.subject), terms(q.predicate), terms(q.object), graph)
+               for q in parse_rdf_quads(path, fmt))
+    return graph
 
 
 class RdflibTerms:
@@ -143,6 +156,72 @@ def _remote_context(path: Path) -> str:
         elif isinstance(node, list):
             stack.extend(node)
     return "a JSON-LD context named by reference"
+
+
+_ENTITY_REF = re.compile(r"&([^\s;&#]+);")
+
+
+def _check_xml_entities(path: Path) -> None:
+    """Refuse an XML file whose entities would be fetched or expand past the bounds, before it is parsed.
+
+    expat reads the file once with the expansion of entities in text switched off (a default handler
+    sees each reference instead); every declaration is checked as it comes, so a nested definition
+    (billion laughs) is refused before anything is expanded.
+    """
+    sizes: dict[str, int] = {}
+    added = 0
+    limit = MAX_EXPANSION_CHARS
+
+    def declared(name: str, is_parameter: int, value: str | None, base: str | None, system_id: str | None,
+                 public_id: str | None, notation: str | None) -> None:
+        if is_parameter or value is None:
+            where = f" ({system_id})" if system_id else ""
+            raise RdfRefusedError(
+                f"the XML entity {'%' if is_parameter else '&'}{name};{where} is not loaded: kg never reads "
+                "external or parameter entities; write the value into the file"
+            )
+        size = len(value)
+        for m in _ENTITY_REF.finditer(value):
+            size += sizes.get(m.group(1), 0) - len(m.group(0))
+        if size > MAX_ENTITY_CHARS:
+            raise RdfRefusedError(
+                f"the XML entity &{name}; expands to more than {MAX_ENTITY_CHARS} characters "
+                "(an entity expansion attack such as billion laughs?); refused"
+            )
+        sizes[name] = size
+
+    def text(data: str) -> None:  # entity references in text arrive here unexpanded
+        nonlocal added
+        if data.startswith("&") and data.endswith(";") and data[1:-1] in sizes:
+            added += sizes[data[1:-1]]
+            if added > limit:
+                raise _too_much()
+
+    def element(name: str, attrs: dict[str, str]) -> None:
+        nonlocal added
+        added += sum(len(v) for v in attrs.values())
+        if added > limit:
+            raise _too_much()
+
+    def _too_much() -> RdfRefusedError:
+        return RdfRefusedError(
+            f"entity references expand to more than {MAX_EXPANSION_CHARS} characters beyond the file's own "
+            "(an entity expansion attack?); refused"
+        )
+
+    parser = pyexpat.ParserCreate()
+    parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.EntityDeclHandler = declared
+    parser.UnparsedEntityDeclHandler = lambda name, *rest: declared(name, 0, None, None, rest[1], None, None)
+    parser.DefaultHandler = text
+    parser.StartElementHandler = element
+    try:
+        size = path.stat().st_size
+        limit = MAX_EXPANSION_CHARS + size  # attribute values count whole: the file's own text is allowed
+        with path.open("rb") as fh:
+            parser.ParseFile(fh)
+    except pyexpat.ExpatError as exc:
+        raise SyntaxError(f"not well-formed XML: {exc}") from None
 
 
 def union_graph(dataset: Dataset) -> Graph:

@@ -848,3 +848,15 @@ def test_rdflib_engine_failures_are_one_line_errors(sample_ttl: Path, query: str
     assert r.exit_code == 2, r.output
     assert r.output.startswith("Error: the query failed: ") and r.output.count("\n") == 1
     assert "Traceback" not in r.output
+
+
+# ---------------------------------------------------------- RDF files that ask for other files
+
+
+@pytest.mark.parametrize("context", ["http://127.0.0.1:9/context.jsonld", "file:///dev/zero", "/etc/passwd"])
+def test_a_jsonld_file_naming_a_context_elsewhere_is_refused_and_nothing_is_read(tmp_path: Path, context: str) -> None:
+    f = tmp_path / "g.jsonld"
+    f.write_text(json.dumps({"@context": context, "@id": "urn:a", "urn:p": "x"}), encoding="utf-8")
+    r = CliRunner().invoke(main, ["query", str(f), "ASK { ?s ?p ?o }"])
+    assert r.exit_code == 2
+    assert r.output.startswith(f"Error: {f}: the JSON-LD context <{context}> is not loaded")
