@@ -1,4 +1,4 @@
-"""Smoke test of bench/bench_build.py: a tiny run prints every measurement and exits 0.
+"""Smoke tests of bench/bench_build.py and bench/bench_query.py: a tiny run prints every measurement and exits 0.
 
 Only that the benchmark runs is checked here; its speed targets are checked by the benchmark
 itself, never by timed tests.
@@ -39,3 +39,14 @@ def test_quick_benchmark_prints_every_measurement(tmp_path: Path) -> None:
     data = json.loads(out.read_text(encoding="utf-8"))
     assert {"a", "b", "c", "d", "e"} <= set(data["measurements"])
     assert data["scale"] == 1
+
+
+def test_query_benchmark_runs_and_the_ways_agree() -> None:
+    """bench/bench_query.py on 2 copies: both tables printed, no "RESULTS DIFFER"."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_query.py"), "--copies", "2", "--repeat", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "(1) one official's meetings" in proc.stdout and "open OUTDIR/store, query (now)" in proc.stdout
+    assert "all queries" in proc.stdout and "RESULTS DIFFER" not in proc.stdout

@@ -392,3 +392,32 @@ def test_sample_graph_stats_agree_with_rdf(sample_ttl: Path) -> None:
     assert sum(t["total"] for t in stats.timeline) == expected > 0
     # the sample's dinner of Pompeo and Kim Yong Chol (a meeting within a visit) is a co-meeting
     assert {(r.a_label, r.b_label) for r in stats.comeetings} >= {("キム・ヨンチョル", "ポンペオ")}
+
+
+# --------------------------------------------------------------------------- a multi-article build
+
+
+@pytest.mark.slow
+def test_stats_of_a_multi_article_build_count_what_graph_ttl_holds(corpus_build: Path) -> None:
+    """Read from the store, the graph is graph.ttl: each node and each meeting counted once, though
+    several documents report it."""
+    reference = Graph().parse(corpus_build / "graph.ttl")
+    graph = load_graph(corpus_build)
+    assert set(graph) == set(reference)
+    stats = compute_stats(graph)
+    for cls in ("Official", "State", "Meeting", "Summit", "Visit", "Quote", "Document"):
+        assert stats.classes.get(f"dip:{cls}", 0) == len(set(reference.subjects(RDF.type, DIP[cls]))), cls
+    assert stats.classes["dip:Document"] == 3
+    result = CliRunner().invoke(main, ["stats", str(corpus_build), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["classes"] == stats.classes
+
+
+@pytest.mark.slow
+def test_export_of_a_multi_article_build_has_each_node_once(corpus_build: Path, tmp_path: Path) -> None:
+    reference = to_networkx(Graph().parse(corpus_build / "graph.ttl"))
+    target = tmp_path / "corpus.graphml"
+    result = CliRunner().invoke(main, ["export", str(corpus_build), "--format", "graphml", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    net = nx.read_graphml(target)
+    assert set(net.nodes) == set(reference.nodes) and net.number_of_edges() == reference.number_of_edges()

@@ -344,3 +344,18 @@ def test_seed_build_view_in_chromium(browser_context: Any, seed_out: Path, tmp_p
         assert "https://d1021.hatenadiary.com" in text
     finally:
         page.page.close()
+
+
+@pytest.mark.slow
+def test_view_of_a_multi_article_build_shows_each_node_once(corpus_build: Path, tmp_path: Path) -> None:
+    """The view reads the build's store; its nodes are those of graph.ttl, with the evidence of every
+    document that reports them."""
+    reference = Graph().parse(corpus_build / "graph.ttl")
+    data = write_view(load_graph(corpus_build), str(tmp_path / "g.html"), source=str(corpus_build))
+    ids = [n["id"] for n in data["nodes"]]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == expected_nodes(reference)
+    by_id = {n["id"]: n for n in data["nodes"]}
+    for node in ids:
+        if (URIRef(node), RDF.type, DIP.Meeting) in reference:
+            assert {e["text"] for e in by_id[node]["evidence"]} == set(evidence_of(reference, node))
