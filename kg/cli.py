@@ -114,7 +114,7 @@ def _terminate(signum: int, frame: object) -> None:
 @main.command("build")
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-o", "--out", "outdir", required=True, type=click.Path(path_type=Path),
-              help="output folder: graph.ttl, graph.trig, graph.jsonld, statements.jsonl, validation.ttl")
+              help="output folder: graph.ttl, graph.trig, graph.jsonld, statements.jsonl, validation.ttl, store/")
 @click.option("--statements", "statements_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="map statements from this JSONL file (statements.jsonl format) instead of reading articles")
 @click.option("--base", default="https://w3id.org/dipkg/id/", show_default=True,
@@ -195,9 +195,11 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
 @click.option("--report", type=click.Path(path_type=Path), help="also write the SHACL report graph (Turtle) here")
 @handle_errors
 def validate_command(file: Path, report: Path | None) -> None:
-    """Validate an RDF file (Turtle, TriG, N-Quads, N-Triples, JSON-LD) against the shapes.
+    """Validate an RDF file (Turtle, TriG, N-Quads, N-Triples, JSON-LD, RDF/XML) against the shapes.
 
-    Exit code 0 when it conforms, 1 when it does not, 2 when it cannot be read.
+    Exit code 0 when it conforms, 1 when it does not, 2 when it cannot be read. Nothing the file
+    names is fetched: a JSON-LD context given by IRI or path, and XML external entities, are
+    refused; XML entity expansion is bounded.
 
     \b
     Example:
