@@ -1,8 +1,18 @@
 """Fixtures for tests against a real Neo4j server.
 
-``neo4j_config`` uses NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD (/ NEO4J_DATABASE) when set;
-otherwise it starts the server of ``scripts/neo4j-local`` for the session and stops it at the
-end. When no server can be had the tests fail with the reason; they are never skipped.
+The tests empty the database they use before each test, so they never use a developer's:
+
+* by default they start a server of their own with ``scripts/neo4j-local`` as the instance
+  ``tests`` (``KG_NEO4J_INSTANCE=tests``: its own home and database under
+  ``$KG_CACHE/neo4j/instances/tests``, next to the developer's ``home/``), and stop it at the end;
+* ``KG_TEST_NEO4J_URI`` (with ``KG_TEST_NEO4J_USER``, ``KG_TEST_NEO4J_PASSWORD``,
+  ``KG_TEST_NEO4J_DATABASE``) points them at another server instead. Its database must be empty
+  when the session starts (the tests refuse one that holds anything), and they leave it empty.
+
+``NEO4J_URI`` and the other ``NEO4J_*`` settings of the developer's shell (the ones ``kg load``
+reads) are removed from the environment of the test process when this module is imported, so
+no test, command or subprocess can reach the developer's database by accident. When no server can
+be had the tests fail with the reason; they are never skipped.
 """
 
 from __future__ import annotations
@@ -20,39 +30,80 @@ from kg.readers.neo4j import Neo4jConfig, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "neo4j-local"
+#: The scripts/neo4j-local instance the tests start: a database of their own.
+TEST_INSTANCE = "tests"
+
+for _name in [k for k in os.environ if k.startswith("NEO4J_")]:
+    del os.environ[_name]
+os.environ["KG_NEO4J_INSTANCE"] = TEST_INSTANCE  # what `kg load --bulk` and scripts/neo4j-local see
+
+
+def _node_count(cfg: Neo4jConfig) -> int:
+    driver = connect(cfg)
+    try:
+        return int(driver.execute_query("MATCH (n) RETURN count(n) AS c", database_=cfg.database).records[0]["c"])
+    finally:
+        driver.close()
+
+
+def empty_database(cfg: Neo4jConfig) -> None:
+    """Delete every node and relationship, in batches (the database is the tests' own)."""
+    driver = connect(cfg)
+    try:
+        while driver.execute_query("MATCH (n) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS c",
+                                   database_=cfg.database).records[0]["c"]:
+            pass
+    finally:
+        driver.close()
+
+
+def local_script(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run scripts/neo4j-local on the tests' instance."""
+    env = {**os.environ, "KG_NEO4J_INSTANCE": TEST_INSTANCE}
+    return subprocess.run([str(SCRIPT), *args], check=False, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="session")
 def neo4j_config() -> Iterator[Neo4jConfig]:
-    """A reachable Neo4j 5.26: from the environment, or started with scripts/neo4j-local."""
-    if os.environ.get("NEO4J_URI"):
-        cfg = Neo4jConfig.from_env()
-        connect(cfg).close()
-        yield cfg
+    """A Neo4j 5.26 whose database the tests may empty: their own (scripts/neo4j-local, instance
+    ``tests``), or the empty one named by KG_TEST_NEO4J_URI."""
+    if os.environ.get("KG_TEST_NEO4J_URI"):
+        cfg = Neo4jConfig.from_env(
+            uri=os.environ["KG_TEST_NEO4J_URI"],
+            user=os.environ.get("KG_TEST_NEO4J_USER") or "neo4j",
+            password=os.environ.get("KG_TEST_NEO4J_PASSWORD", ""),
+            database=os.environ.get("KG_TEST_NEO4J_DATABASE") or "neo4j",
+        )
+        held = _node_count(cfg)
+        if held:
+            pytest.fail(f"the database {cfg.database!r} at {cfg.uri} (KG_TEST_NEO4J_URI) holds {held} nodes; the "
+                        "tests empty the database they use, so they need an empty one", pytrace=False)
+        try:
+            yield cfg
+        finally:
+            empty_database(cfg)
         return
-    started = subprocess.run([str(SCRIPT), "start"], check=False, capture_output=True, text=True, timeout=900)
+    started = local_script("start")
     if started.returncode != 0:
         pytest.fail(
-            "could not start Neo4j with scripts/neo4j-local start (set NEO4J_URI to use another server):\n"
-            + started.stderr[-3000:],
-            pytest_trace=False,
+            "could not start the tests' Neo4j with KG_NEO4J_INSTANCE=tests scripts/neo4j-local start "
+            "(set KG_TEST_NEO4J_URI to use another server):\n" + started.stderr[-3000:],
+            pytrace=False,
         )
-    envfile = subprocess.run([str(SCRIPT), "envfile"], capture_output=True, text=True, check=True).stdout.strip()
-    cfg = Neo4jConfig.from_env_file(Path(envfile))
+    cfg = Neo4jConfig.from_env_file(Path(local_script("envfile").stdout.strip()))
     try:
         yield cfg
     finally:
-        subprocess.run([str(SCRIPT), "stop"], check=False, capture_output=True, text=True, timeout=120)
+        try:
+            empty_database(cfg)
+        finally:
+            local_script("stop", timeout=120)
 
 
 @pytest.fixture()
 def neo4j_db(neo4j_config: Neo4jConfig) -> Iterator[Neo4jConfig]:
-    """The server with an empty database (every node and relationship deleted before the test)."""
-    driver = connect(neo4j_config)
-    try:
-        driver.execute_query("MATCH (n) DETACH DELETE n", database_=neo4j_config.database)
-    finally:
-        driver.close()
+    """The tests' server with an empty database (every node and relationship deleted before the test)."""
+    empty_database(neo4j_config)
     yield neo4j_config
 
 
@@ -141,4 +192,4 @@ class KillableProxy:
         self._server.close()
 
 
-__all__ = ["KillableProxy", "neo4j_config", "neo4j_db"]
+__all__ = ["TEST_INSTANCE", "KillableProxy", "empty_database", "local_script", "neo4j_config", "neo4j_db"]

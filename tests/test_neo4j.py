@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import os
+import urllib.request
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from neo4j_fixtures import KillableProxy
+from neo4j_fixtures import TEST_INSTANCE, KillableProxy, local_script
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SKOS
 
@@ -406,3 +410,46 @@ def test_dates_are_neo4j_dates(neo4j_db: Neo4jConfig) -> None:
     load_graph(read_graph(SAMPLE), neo4j_db)
     issued = run(neo4j_db, "MATCH (d:Document {iri: $d}) RETURN d.issued AS i", d=DOC0)[0]["i"]
     assert issued.to_native() == dt.date(2018, 6, 1)
+
+
+# ---- the tests' own server, Neo4j Browser and the HTTP API -------------------------------------
+
+
+def _http_url(cfg: Neo4jConfig) -> str:
+    """The HTTP address of the tests' server (scripts/neo4j-local writes it next to the Bolt URI)."""
+    if os.environ.get("KG_TEST_NEO4J_URI"):
+        url = os.environ.get("KG_TEST_NEO4J_HTTP_URL", "")
+        if not url:
+            pytest.fail("KG_TEST_NEO4J_URI is set: give its HTTP address with KG_TEST_NEO4J_HTTP_URL", pytrace=False)
+        return url.rstrip("/")
+    env = Path(local_script("envfile").stdout.strip()).read_text(encoding="utf-8")
+    return next(line.split("=", 1)[1] for line in env.splitlines() if line.startswith("export NEO4J_HTTP_URL="))
+
+
+def test_the_tests_use_a_database_of_their_own(neo4j_config: Neo4jConfig) -> None:
+    """No NEO4J_* setting of the developer's shell reaches the tests; the server is the tests' instance."""
+    assert not [k for k in os.environ if k.startswith("NEO4J_")]
+    if not os.environ.get("KG_TEST_NEO4J_URI"):
+        envfile = Path(local_script("envfile").stdout.strip())
+        assert envfile.parts[-4:-2] == ("instances", TEST_INSTANCE)
+        assert Neo4jConfig.from_env_file(envfile).uri == neo4j_config.uri
+
+
+def test_neo4j_browser_and_the_http_api(neo4j_db: Neo4jConfig) -> None:
+    """Browser is served at /browser/, and a Cypher query through the HTTP API reads what kg load wrote."""
+    base = _http_url(neo4j_db)
+    with urllib.request.urlopen(f"{base}/browser/", timeout=30) as resp:
+        assert resp.status == 200
+        assert "<title>Neo4j Browser</title>" in resp.read().decode("utf-8")
+    load_graph(read_graph(SAMPLE), neo4j_db)
+    body = json.dumps({"statements": [{"statement": "MATCH (p:Official) WHERE $name IN p.names "
+                                                    "RETURN p.name AS name, p.wikidata AS wd",
+                                       "parameters": {"name": "ポンペイオ"}}]}).encode("utf-8")
+    token = base64.b64encode(f"{neo4j_db.user}:{neo4j_db.password}".encode()).decode()
+    req = urllib.request.Request(f"{base}/db/{neo4j_db.database}/tx/commit", data=body, method="POST",
+                                 headers={"Content-Type": "application/json", "Accept": "application/json",
+                                          "Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        answer = json.loads(resp.read().decode("utf-8"))
+    assert answer["errors"] == []
+    assert answer["results"][0]["data"] == [{"row": ["ポンペオ", "Q473239"], "meta": [None, None]}]
