@@ -502,6 +502,11 @@ def eval_command(gold_dir: Path, verbose: bool, json_file: Path | None, jobs: in
 @click.option("--wipe", is_flag=True, help="first delete every node with an ontology label")
 @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(min=1),
               help="rows (nodes + relationships) per transaction; articles are never split")
+@click.option("--bulk", is_flag=True,
+              help="into an EMPTY database with neo4j-admin's importer: write CSV files, and on the server of "
+                   "scripts/neo4j-local stop it, import, start it; for another server print the command")
+@click.option("--csv-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where --bulk writes the CSV files [default: OUTDIR/neo4j-import]")
 @handle_errors
 def load_command(
     source: str,
@@ -511,23 +516,47 @@ def load_command(
     database: str | None,
     wipe: bool,
     batch_size: int,
+    bulk: bool,
+    csv_dir: Path | None,
 ) -> None:
     """Load a built graph (a build directory, read from its store, or an RDF file) into Neo4j.
 
     Re-loading replaces the statements of each article in the graph; loading the same
     graph twice changes nothing.
 
+    --bulk is for a first load of a large build into an empty database: the same nodes,
+    relationships and typed properties, written by neo4j-admin database import (many times
+    faster); a database that holds anything is refused. The local server of
+    scripts/neo4j-local is stopped, imported into and started again on the same ports; for
+    any other server the CSV files are written and the neo4j-admin command to run there is
+    printed.
+
     \b
     Example:
       scripts/neo4j-local start && . ~/.cache/kg/neo4j/run/env
       kg load out
       kg load out/graph.ttl --uri neo4j+s://xxxx.databases.neo4j.io --user neo4j --wipe
+      kg load out --bulk                      # an empty database, with neo4j-admin
     """
-    from pathlib import Path
-
     from kg.readers.neo4j import Neo4jConfig, load_path
 
     config = Neo4jConfig.from_env(uri=uri, user=user, password=password, database=database)
+    if bulk:
+        from kg.readers.neo4j import read_graph
+        from kg.readers.neo4j_bulk import load_bulk
+        from kg.readers.projection import project
+
+        if wipe:
+            raise click.UsageError("--wipe and --bulk do not go together: --bulk needs an empty database")
+        path = Path(source)
+        target = csv_dir or (path / "neo4j-import" if path.is_dir() else path.parent / f"{path.stem}-neo4j-import")
+        bulk_report = load_bulk(project(read_graph(path)), config, target)
+        click.echo(bulk_report.summary())
+        for line in bulk_report.skipped:
+            click.echo(f"skipped: {line}", err=True)
+        return
+    if csv_dir is not None:
+        raise click.UsageError("--csv-dir goes with --bulk")
     report = load_path(Path(source), config, wipe=wipe, batch_size=batch_size, progress=sys.stderr.isatty())
     click.echo(report.summary())
     for line in report.skipped:

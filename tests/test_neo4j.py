@@ -453,3 +453,103 @@ def test_neo4j_browser_and_the_http_api(neo4j_db: Neo4jConfig) -> None:
         answer = json.loads(resp.read().decode("utf-8"))
     assert answer["errors"] == []
     assert answer["results"][0]["data"] == [{"row": ["ポンペオ", "Q473239"], "meta": [None, None]}]
+
+
+# ---- kg load --bulk ----------------------------------------------------------------------------
+
+
+def typed_snapshot(cfg: Neo4jConfig) -> tuple[list[str], list[str], list[str]]:
+    """Every node and relationship with its properties and their Cypher types, and the constraints."""
+    nodes = run(cfg, "MATCH (n) RETURN labels(n) AS l, properties(n) AS p, "
+                     "[k IN keys(n) | [k, valueType(n[k])]] AS t")
+    rels = run(cfg, "MATCH (a)-[r]->(b) RETURN type(r) AS l, a.iri AS a, b.iri AS b, properties(r) AS p, "
+                    "[k IN keys(r) | [k, valueType(r[k])]] AS t")
+    constraints = run(cfg, "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+                           "RETURN name, type, labelsOrTypes AS l, properties AS p")
+
+    def norm(d: dict) -> str:
+        return repr(sorted((k, sorted(v.items()) if isinstance(v, dict) else sorted(v) if k in ("l", "t") and
+                            isinstance(v, list) else v) for k, v in d.items()))
+
+    return sorted(map(norm, nodes)), sorted(map(norm, rels)), sorted(map(norm, constraints))
+
+
+@pytest.fixture()
+def local_neo4j_db(neo4j_db: Neo4jConfig) -> Neo4jConfig:
+    """The tests' own scripts/neo4j-local server, empty: kg load --bulk imports into it."""
+    if os.environ.get("KG_TEST_NEO4J_URI"):
+        pytest.fail("kg load --bulk imports with scripts/neo4j-local: unset KG_TEST_NEO4J_URI to run this test",
+                    pytrace=False)
+    return neo4j_db
+
+
+@pytest.mark.slow
+def test_bulk_load_equals_kg_load(local_neo4j_db: Neo4jConfig, corpus_build: Path, tmp_path: Path) -> None:
+    """On a three-article build: same labels, properties with their types, relationships and constraints
+    as kg load; the database is refused once it holds data; kg load on top changes nothing."""
+    cfg = local_neo4j_db
+    env = _env(cfg)
+    res = CliRunner().invoke(main, ["load", str(corpus_build)], env=env)
+    assert res.exit_code == 0, res.output
+    batched = typed_snapshot(cfg)
+    run(cfg, "MATCH (n) DETACH DELETE n")
+    for name in [r["name"] for r in run(cfg, "SHOW CONSTRAINTS YIELD name")]:
+        run(cfg, f"DROP CONSTRAINT `{name}`")
+    assert typed_snapshot(cfg) == ([], [], [])
+
+    csv = tmp_path / "csv"
+    res = CliRunner().invoke(main, ["load", str(corpus_build), "--bulk", "--csv-dir", str(csv)], env=env)
+    assert res.exit_code == 0, res.output
+    proj = project(read_graph(corpus_build))
+    assert f"imported {len(proj.nodes)} nodes and {len(proj.rels)} relationships from 3 document(s)" in res.output
+    assert typed_snapshot(cfg) == batched
+    files = sorted(p.name for p in csv.iterdir())
+    assert "import.args" in files and "constraints.cypher" in files
+    assert "nodes-Official-Person-1.csv" in files and "relationships-HOLDS_POST-1.csv" in files
+    # a partial date (a string) and a full date of one property keep their types (in two files)
+    mixed = run(cfg, "MATCH (n) UNWIND keys(n) AS k WITH k, collect(DISTINCT valueType(n[k])) AS ts "
+                     "WHERE size(ts) > 1 RETURN k, ts")
+    assert {r["k"]: sorted(r["ts"]) for r in mixed}["startDate"] == ["DATE NOT NULL", "STRING NOT NULL"]
+
+    res = CliRunner().invoke(main, ["load", str(corpus_build), "--bulk", "--csv-dir", str(csv)], env=env)
+    assert res.exit_code == 2
+    assert res.output.strip() == (
+        f"Error: database 'neo4j' at {cfg.uri} holds {len(proj.nodes)} nodes; kg load --bulk writes only into an "
+        "empty database (use kg load without --bulk, or empty the database first: scripts/neo4j-local reset for "
+        "the local server)")
+    res = CliRunner().invoke(main, ["load", str(corpus_build)], env=env)
+    assert res.exit_code == 0 and "3 of the documents were already loaded" in res.output
+    assert typed_snapshot(cfg) == batched
+
+
+def test_bulk_load_for_another_server_writes_the_files_and_prints_the_command(neo4j_db: Neo4jConfig,
+                                                                              tmp_path: Path) -> None:
+    """A server that is not scripts/neo4j-local's (here the same server behind a relay on another port):
+    the CSV files and the exact neo4j-admin command, nothing imported."""
+    host, port = neo4j_db.uri.split("://")[1].split(":")
+    proxy = KillableProxy(host, int(port))
+    try:
+        env = _env(neo4j_db) | {"NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}"}
+        (tmp_path / "out").mkdir()
+        (tmp_path / "out" / "graph.ttl").write_bytes(SAMPLE.read_bytes())
+        res = CliRunner().invoke(main, ["load", str(tmp_path / "out"), "--bulk"], env=env)
+    finally:
+        proxy.close()
+    assert res.exit_code == 0, res.output
+    csv = tmp_path / "out" / "neo4j-import"
+    args = (csv / "import.args").read_text(encoding="utf-8").splitlines()
+    command = next(line.strip() for line in res.output.splitlines() if line.strip().startswith("neo4j-admin "))
+    assert command == " ".join(["neo4j-admin database import full --overwrite-destination=true", *args, "neo4j"])
+    listed = sorted(a.split("=")[-1] for a in args if a.startswith(("--nodes=", "--relationships=")))
+    assert listed == sorted(p.name for p in csv.glob("*.csv"))
+    assert "wrote 21 nodes and 46 relationships from 2 document(s)" in res.output
+    assert "constraints.cypher" in res.output
+    assert counts(neo4j_db) == (0, 0)
+    # a folder that kg did not write is never replaced
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep", encoding="utf-8")
+    res = CliRunner().invoke(main, ["load", str(tmp_path / "out"), "--bulk", "--csv-dir", str(other)],
+                             env=_env(neo4j_db))
+    assert res.exit_code == 2 and "is not a folder written by kg load --bulk" in res.output
+    assert (other / "notes.txt").read_text(encoding="utf-8") == "keep"
