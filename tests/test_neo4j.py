@@ -71,8 +71,9 @@ def snapshot(cfg: Neo4jConfig) -> tuple[list, list]:
     nodes = run(cfg, "MATCH (n) RETURN labels(n) AS l, properties(n) AS p")
     rels = run(cfg, "MATCH (a)-[r]->(b) RETURN type(r) AS t, a.iri AS a, b.iri AS b, properties(r) AS p")
 
-    def norm(d: dict) -> str:
-        return repr(sorted((k, sorted(v) if isinstance(v, list) and k in ("l", "sources") else v) for k, v in d.items()))
+    def norm(d: dict) -> str:  # a property map's key order is the store's, not part of the result
+        return repr(sorted((k, sorted(v) if isinstance(v, list) and k in ("l", "sources") else
+                            sorted(v.items()) if isinstance(v, dict) else v) for k, v in d.items()))
 
     return sorted(map(norm, nodes)), sorted(map(norm, rels))
 
