@@ -17,7 +17,8 @@ importer's CSV files:
 
 A property that has a date on one node and a partial date (a string) on another goes to two
 files, so that each value keeps its type. Strings are quoted, missing values are empty fields
-(no property), arrays are joined by a control character that no value contains.
+(no property), arrays are joined by a control character that no value contains; fields may span
+lines (``--multiline-fields``, slower to read) only when a value holds a line break.
 
 On the server of ``scripts/neo4j-local`` the import is run here (``scripts/neo4j-local import``:
 stop, import, start on the same ports), then the constraints are created. For any other server
@@ -149,11 +150,17 @@ def _check_name(name: str, what: str) -> None:
         raise KgError(f"{what} {name!r} cannot be a neo4j-admin CSV header name; use kg load without --bulk")
 
 
-def _write_csv(path: Path, header: list[str], rows: Iterable[list[Any]], delimiter: str) -> None:
+def _write_csv(path: Path, header: list[str], rows: Iterable[list[Any]], delimiter: str) -> bool:
+    """Write one CSV file; True when a field holds a line break (the importer must then read
+    fields across lines, which it does more slowly, so the option is set only when needed)."""
+    multiline = False
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(",".join(header) + "\n")
         for row in rows:
-            fh.write(",".join(_field(v, delimiter) for v in row) + "\n")
+            line = ",".join(_field(v, delimiter) for v in row)
+            multiline = multiline or "\n" in line or "\r" in line
+            fh.write(line + "\n")
+    return multiline
 
 
 def _prepare_directory(directory: Path) -> Path:
@@ -178,6 +185,7 @@ def write_import_csv(proj: Projection, directory: Path, rule: ProjectionRule | N
     staging = _prepare_directory(directory)
     args: list[str] = []
     files: list[str] = []
+    multiline = False
     try:
         node_groups: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[Any]] = defaultdict(list)
         for n in proj.nodes.values():
@@ -192,7 +200,8 @@ def write_import_csv(proj: Projection, directory: Path, rule: ProjectionRule | N
             counter[stem] += 1
             fname = f"{stem}-{counter[stem]}.csv"
             header = ["iri:ID(kg)", *(f"{k}:{t}" for k, t in sig)]
-            _write_csv(staging / fname, header, ([iri, *(p.get(k) for k, _ in sig)] for iri, p in rows), delimiter)
+            multiline |= _write_csv(staging / fname, header, ([iri, *(p.get(k) for k, _ in sig)] for iri, p in rows),
+                                    delimiter)
             args.append(f"--nodes={':'.join(labels)}={fname}")
             files.append(fname)
         rel_groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[Any]] = defaultdict(list)
@@ -209,13 +218,13 @@ def write_import_csv(proj: Projection, directory: Path, rule: ProjectionRule | N
             counter[stem] += 1
             fname = f"{stem}-{counter[stem]}.csv"
             header = [":START_ID(kg)", ":END_ID(kg)", *(f"{k}:{t}" for k, t in sig)]
-            _write_csv(staging / fname, header, ([s, e, *(p.get(k) for k, _ in sig)] for s, e, p in rows),
-                       delimiter)
+            multiline |= _write_csv(staging / fname, header,
+                                    ([s, e, *(p.get(k) for k, _ in sig)] for s, e, p in rows), delimiter)
             args.append(f"--relationships={rtype}={fname}")
             files.append(fname)
         args += [
             "--id-type=string",
-            "--multiline-fields=true",
+            f"--multiline-fields={'true' if multiline else 'false'}",
             f"--array-delimiter=U+{ord(delimiter):04X}",
             "--strict=true",
             "--bad-tolerance=0",
