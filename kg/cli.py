@@ -402,7 +402,9 @@ def export_command(graph_path: str, fmt: str, output: str) -> None:
     """Export entities and events as a network file for Gephi.
 
     Nodes carry label (Japanese) and cls (dip: class); edges are typed PARTICIPANT, VISITOR,
-    DESTINATION, LOCATION, SPEAKER, HOLDS_POST, REPRESENTS, ...
+    DESTINATION, LOCATION, SPEAKER, HOLDS_POST, REPRESENTS, ... (attribute relation). Every
+    edge has its own id and its relation as Gephi's edge type, so Gephi keeps every edge,
+    parallel ones of different relations included.
 
     \b
     Example:
