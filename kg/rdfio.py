@@ -12,8 +12,10 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from xml.parsers import expat as pyexpat
 
 import pyoxigraph as ox
@@ -437,3 +439,95 @@ class _Compactor:
             ident = self.iri(n["@id"])
             out[ident] = self.node(n, out.get(ident))
         return [out[k] for k in sorted(out)]
+
+
+# ---------------------------------------------------------------------------------------------
+# streamed writing: a build writes its files article by article (kg.build.pipeline, kg.build.merge)
+# ---------------------------------------------------------------------------------------------
+
+
+def prefix_header(prefixes: dict[str, str]) -> bytes:
+    """The ``@prefix`` lines that open a streamed Turtle or TriG file, in the writer's own format."""
+    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items()).encode()
+
+
+def strip_prefixes(data: bytes) -> bytes:
+    """Serialised Turtle or TriG without its leading ``@prefix`` lines (the file's header has them)."""
+    start = 0
+    while data.startswith(b"@prefix ", start):
+        start = data.index(b"\n", start) + 1
+    return data[start:]
+
+
+def ox_order(t: ox.Triple) -> tuple[bool, str, bool, str, str, str]:
+    """The order of one subject's triples in every file: rdf:type first, then predicates and objects
+    (IRIs before literals), as :func:`_triple_order` sorts rdflib triples."""
+    o = t.object
+    if isinstance(o, ox.Literal):
+        return (t.predicate.value != _RDF_TYPE, t.predicate.value, True, o.value, o.language or "",
+                o.datatype.value if o.datatype else "")
+    return (t.predicate.value != _RDF_TYPE, t.predicate.value, False, o.value, "", "")
+
+
+_RDF_TYPE = str(RDF.type)
+
+
+@dataclass(frozen=True)
+class ArticleRDF:
+    """One article's graph serialised for every output: its named graph (TriG block and N-Quads), and
+    its part of the union graph: the subjects only it has (Turtle, JSON-LD node objects) and the
+    triples of subjects other articles may share (N-Triples, merged later)."""
+
+    trig: bytes
+    nquads: bytes
+    local_ttl: bytes
+    local_jsonld: bytes
+    shared_nt: bytes
+
+
+def article_rdf(g: Graph, name: str, prefixes: dict[str, str], shared: Callable[[str], bool]) -> ArticleRDF:
+    """Serialise one article's graph ``g`` (named ``name`` in the dataset); ``shared`` tells which subjects
+    (by IRI) go to the merge. Triples are sorted (subjects by IRI, rdf:type first), so the bytes depend
+    on the graph only."""
+    terms = _Terms(prefixes.items())
+    rows = sorted(g, key=_triple_order)
+    triples = [ox.Triple(terms(s), terms(p), terms(o)) for s, p, o in rows]
+    graph = ox.NamedNode(name)
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+    local = [t for t in triples if not shared(t.subject.value)]
+    common = [t for t in triples if shared(t.subject.value)]
+    return ArticleRDF(
+        trig=strip_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)) if quads else b"",
+        nquads=ox.serialize(quads, format=ox.RdfFormat.N_QUADS) if quads else b"",
+        local_ttl=strip_prefixes(ox.serialize(local, format=ox.RdfFormat.TURTLE, prefixes=prefixes)) if local else b"",
+        local_jsonld=jsonld_nodes(local, prefixes),
+        shared_nt=ox.serialize(common, format=ox.RdfFormat.N_TRIPLES) if common else b"",
+    )
+
+
+def jsonld_nodes(triples: list[ox.Triple], prefixes: dict[str, str]) -> bytes:
+    """Compact JSON-LD node objects of ``triples``, one per line, each line ending in a comma-free newline
+    (the streamed file joins them with ``,``)."""
+    if not triples:
+        return b""
+    expanded = json.loads(ox.serialize(triples, format=ox.RdfFormat.JSON_LD))
+    nodes = _Compactor(prefixes).nodes(expanded)
+    return "".join(json.dumps(n, ensure_ascii=False) + "\n" for n in nodes).encode()
+
+
+class StreamedJsonLd:
+    """graph.jsonld written as node objects arrive: the context of the prefixes, then one node per line."""
+
+    def __init__(self, fh: BinaryIO, prefixes: dict[str, str]) -> None:
+        self.fh = fh
+        self.first = True
+        context = json.dumps(prefixes, ensure_ascii=False, indent=1).replace("\n", "\n ")
+        fh.write(f'{{\n "@context": {context},\n "@graph": [\n'.encode())
+
+    def write(self, node_lines: bytes) -> None:
+        for line in node_lines.splitlines():
+            self.fh.write(b"  " + line if self.first else b",\n  " + line)
+            self.first = False
+
+    def close(self) -> None:
+        self.fh.write(b"\n ]\n}\n")

@@ -32,6 +32,7 @@ class Article:
     lang: str = "ja"
     source_path: str | None = None
     sha256: str | None = None
+    sources: tuple[str, ...] = ()  # every file or corpus line this text was read from, when copies were merged
 
 
 @dataclass(frozen=True)

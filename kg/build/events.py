@@ -3,11 +3,19 @@
 Two reports are one event when they name the same participants (for a visit: the same visitor
 and destination), are of the same kind (a phone call is never merged with talks in person),
 their dates overlap (a partial date covers its month or year), and their places are compatible
-(equal, or one unknown). Reports without a date are not merged across articles: nothing says
-they are the same occasion. The event keeps one value for each detail (the most precise date,
-then the most reported; held over planned over possible over cancelled); a report that said
-something else keeps its own value on its evidence (dip:reportedStartDate, dip:reportedStatus),
-so conflicting details are kept with their sources, never overwritten.
+(equal, or one unknown). Two reports without a date are one event when, besides the same
+parties and kind, they name the same class (summit, talks) and the same place (or both none),
+and their articles were published at most :data:`UNDATED_WINDOW_DAYS` days apart: a syndicated
+story and its rewrites appear within a day or two, while a recurring pairing (two ministers who
+talk every month) is more than a few days apart. A report with a date is never merged with one
+without. The event keeps one value for each detail (the most precise date, then the most
+reported; held over planned over possible over cancelled); a report that said something else
+keeps its own value on its evidence (dip:reportedStartDate, dip:reportedStatus), so conflicting
+details are kept with their sources, never overwritten.
+
+The reports are grouped by parties and kind, and each group is swept in date order, so the work
+grows with the number of reports, not with its square (a report is compared with those still
+open at its start date only).
 """
 
 from __future__ import annotations
@@ -15,12 +23,16 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from kg.records import DocumentStatements, MeetingStatement, VisitStatement
 
 STATUS_ORDER = ("held", "planned", "possible", "cancelled")
+
+#: Reports without a date, of the same parties, kind, class and place, are one event when their
+#: articles were published at most this many days apart.
+UNDATED_WINDOW_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,22 @@ class EventCluster:
     location: str | None
     status: str
     documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EventReport:
+    """What clustering needs of one meeting or visit statement (not its evidence): a small record, so
+    the reports of a whole corpus fit in memory."""
+
+    doc_id: str
+    index: int  # the statement's position in its document
+    family: tuple[str, ...]
+    event_class: str | None
+    start: str | None
+    end: str | None
+    location: str | None
+    status: str
+    published: str | None  # the article's publication date
 
 
 def date_range(value: str | None) -> tuple[dt.date, dt.date] | None:
@@ -60,15 +88,22 @@ def _span(start: str | None, end: str | None) -> tuple[dt.date, dt.date] | None:
     return a[0], (b[1] if b else a[1])
 
 
-def _overlap(x: tuple[dt.date, dt.date], y: tuple[dt.date, dt.date]) -> bool:
-    return x[0] <= y[1] and y[0] <= x[1]
-
-
 def _family(s: MeetingStatement | VisitStatement) -> tuple[str, ...]:
     if isinstance(s, MeetingStatement):
         kind = "call" if s.event_class == "PhoneCall" else "meeting"
         return ("meeting", kind, *sorted(set(s.participants)))
     return ("visit", s.visitor, s.destination or "", )
+
+
+def event_reports(ds: DocumentStatements) -> list[EventReport]:
+    """The meeting and visit statements of one document as clustering records."""
+    out = []
+    for i, s in enumerate(ds.statements):
+        if isinstance(s, MeetingStatement | VisitStatement):
+            out.append(EventReport(ds.article.doc_id, i, _family(s),
+                                   s.event_class if isinstance(s, MeetingStatement) else None,
+                                   s.start, s.end, s.location, s.status, ds.article.published))
+    return out
 
 
 def _pick_date(values: list[str]) -> str | None:
@@ -92,39 +127,62 @@ def _finder(parent: list[int]) -> Callable[[int], int]:
     return find
 
 
-def cluster_events(docs: Iterable[DocumentStatements]) -> dict[tuple[str, int], EventCluster]:
+def _sweep(items: list[EventReport], spans: list[tuple[dt.date, dt.date]],
+           compatible: Callable[[EventReport, EventReport], bool]) -> Iterator[tuple[int, int]]:
+    """The pairs of reports of different articles whose spans overlap and that are ``compatible``,
+    visiting them in start order and comparing each with the reports still open at its start only."""
+    order = sorted(range(len(items)), key=lambda i: (spans[i][0], spans[i][1], i))
+    open_: list[int] = []
+    for i in order:
+        start = spans[i][0]
+        open_ = [j for j in open_ if spans[j][1] >= start]
+        for j in open_:
+            if items[j].doc_id != items[i].doc_id and compatible(items[i], items[j]):
+                yield j, i
+        open_.append(i)
+
+
+def _dated_ok(a: EventReport, b: EventReport) -> bool:
+    return not (a.location and b.location and a.location != b.location)
+
+
+def _undated_ok(a: EventReport, b: EventReport) -> bool:
+    return a.event_class == b.event_class and a.location == b.location
+
+
+def cluster_reports(reports: Iterable[EventReport]) -> dict[tuple[str, int], EventCluster]:
     """(doc_id, statement index) -> the cluster of reports it belongs to, for events reported by 2+ articles."""
-    groups: dict[tuple[str, ...], list[tuple[str, int, MeetingStatement | VisitStatement]]] = defaultdict(list)
-    for ds in docs:
-        for i, s in enumerate(ds.statements):
-            if isinstance(s, MeetingStatement | VisitStatement):
-                groups[_family(s)].append((ds.article.doc_id, i, s))
+    groups: dict[tuple[str, ...], list[EventReport]] = defaultdict(list)
+    for r in reports:
+        groups[r.family].append(r)
     out: dict[tuple[str, int], EventCluster] = {}
-    for fam, items in groups.items():
-        if len({d for d, _, _ in items}) < 2:
+    window = dt.timedelta(days=UNDATED_WINDOW_DAYS)
+    for fam in sorted(groups):
+        items = groups[fam]
+        if len({r.doc_id for r in items}) < 2:
             continue
         parent = list(range(len(items)))
         find = _finder(parent)
-
-        for i, (di, _, si) in enumerate(items):
-            for j in range(i + 1, len(items)):
-                dj, _, sj = items[j]
-                if di == dj:
-                    continue
-                ri, rj = _span(si.start, si.end), _span(sj.start, sj.end)
-                if ri is None or rj is None or not _overlap(ri, rj):
-                    continue
-                if si.location and sj.location and si.location != sj.location:
-                    continue
-                parent[find(j)] = find(i)
+        dated = [i for i, r in enumerate(items) if _span(r.start, r.end) is not None]
+        spans = [_span(items[i].start, items[i].end) for i in dated]
+        pairs = [(dated[a], dated[b]) for a, b in _sweep([items[i] for i in dated], spans, _dated_ok)]  # type: ignore[arg-type]
+        # undated reports: their articles' publication dates, widened by the window, stand for their spans
+        undated = [i for i, r in enumerate(items) if _span(r.start, r.end) is None and date_range(r.published)]
+        spans = []
+        for i in undated:
+            d = date_range(items[i].published)[0]  # type: ignore[index]
+            spans.append((d, d + window))
+        pairs += [(undated[a], undated[b]) for a, b in _sweep([items[i] for i in undated], spans, _undated_ok)]
+        for a, b in pairs:
+            parent[find(b)] = find(a)
         clusters: dict[int, list[int]] = defaultdict(list)
         for i in range(len(items)):
             clusters[find(i)].append(i)
         for members in clusters.values():
-            docs_in = {items[i][0] for i in members}
+            docs_in = {items[i].doc_id for i in members}
             if len(docs_in) < 2:
                 continue
-            stmts = [items[i][2] for i in members]
+            stmts = [items[i] for i in members]
             start = _pick_date([s.start for s in stmts if s.start])
             ends = [s.end for s in stmts if s.end and date_range(s.end) and start and s.end > start]
             end = max(ends) if ends else None
@@ -133,10 +191,17 @@ def cluster_events(docs: Iterable[DocumentStatements]) -> dict[tuple[str, int], 
             status = min((s.status for s in stmts), key=STATUS_ORDER.index)
             cls = None
             if fam[0] == "meeting":
-                classes = {s.event_class for s in stmts if isinstance(s, MeetingStatement)}
+                classes = {s.event_class for s in stmts if s.event_class}
                 cls = "Summit" if "Summit" in classes else sorted(classes)[0]
-            key = (*fam, start or "")
+            # an undated event is named by its first article too: two such events of the same parties
+            # in different weeks must not share an IRI
+            key = (*fam, start or "") if start else (*fam, "", min(docs_in))
             cl = EventCluster(key, cls, start, end, location, status, tuple(sorted(docs_in)))
-            for i in members:
-                out[(items[i][0], items[i][1])] = cl
+            for s in stmts:
+                out[(s.doc_id, s.index)] = cl
     return out
+
+
+def cluster_events(docs: Iterable[DocumentStatements]) -> dict[tuple[str, int], EventCluster]:
+    """(doc_id, statement index) -> the cluster of reports it belongs to, for events reported by 2+ articles."""
+    return cluster_reports(r for ds in docs for r in event_reports(ds))

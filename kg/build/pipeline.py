@@ -1,36 +1,50 @@
 """The build: articles -> GiNZA -> statements -> RDF -> SHACL -> files in OUTDIR.
 
-``build()`` is what ``kg build`` runs. Outputs are first written into a staging folder in
-OUTDIR and then become OUTDIR's by one atomic rename (kg.build.outdir), after everything has been
-computed: an interrupted, killed or failed build never leaves a half-written file or a mix of two
-builds.
+``build()`` is what ``kg build`` runs. Every output is streamed, article by article, into a
+staging folder in OUTDIR and then becomes OUTDIR's by one atomic rename (kg.build.outdir), after
+everything has been computed: an interrupted, killed or failed build never leaves a half-written
+file or a mix of two builds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import gc
 import hashlib
 import itertools
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
-from rdflib.namespace import RDF
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH
 
+from kg.build.events import EventCluster
 from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.build.outdir import STAGING_PREFIX, BuildOutdir  # noqa: F401  (STAGING_PREFIX: tests, bench)
 from kg.build.procs import signals_deferred
+from kg.build.validate import Violation
 from kg.errors import IngestError, KgError, MappingError, WriteError
 from kg.namespaces import DIP, OA, bind_prefixes
-from kg.rdfio import atomic_write_bytes, atomic_write_text, graph_files, trig_bytes, turtle_bytes
+from kg.rdfio import (
+    _RDF_TYPE,
+    ArticleRDF,
+    StreamedJsonLd,
+    article_rdf,
+    atomic_write_text,
+    jsonld_nodes,
+    prefix_header,
+    strip_prefixes,
+    turtle_bytes,
+)
 from kg.readers.store import STORE_DIR, write_store
 from kg.records import (
     Article,
@@ -55,8 +69,13 @@ class BuildResult:
     summary_text: str = ""
     skipped: list[SkippedInput] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # IRIs left out because they did not conform
-    graph: Graph | None = None
+    merged: int = 0  # inputs that were copies of another article's text, merged into its document
     warnings: list[str] = field(default_factory=list)  # inputs read with a doubt (a date taken as unknown, ...)
+
+    @functools.cached_property
+    def graph(self) -> Graph:
+        """The union graph, read from OUTDIR/graph.ttl when asked for (the build itself streams)."""
+        return Graph().parse(self.outdir / "graph.ttl", format="turtle")
 
     def summary(self) -> str:
         """What was built (for stdout)."""
@@ -66,6 +85,8 @@ class BuildResult:
         lines.append("conforms to the shapes: " + ("yes" if self.conforms else f"NO ({self.violations} violation(s))"))
         if self.removed:
             lines.append(f"left out of graph.ttl (see validation.ttl): {len(self.removed)} node(s)")
+        if self.merged:
+            lines.append(f"copies of another article's text, merged into its document: {self.merged}")
         return "\n".join(lines)
 
     def problems(self) -> str:
@@ -163,31 +184,29 @@ def extract_articles(articles: Iterable[Article], progress: Callable[[int], None
         pool.shutdown()
 
 
-def read_statements(path: Path) -> list[DocumentStatements]:
-    """Statements produced elsewhere, in the statements.jsonl format: a ``document`` line opens each
-    document's block; entity and statement lines follow."""
-    docs: list[DocumentStatements] = []
+def iter_statements(path: Path) -> Iterator[DocumentStatements]:
+    """Statements produced elsewhere, in the statements.jsonl format, one document at a time: a
+    ``document`` line opens each document's block; entity and statement lines follow."""
     cur: Article | None = None
     ents: list[EntityRecord] = []
     stmts: list = []
-
-    def flush() -> None:
-        if cur is not None:
-            docs.append(DocumentStatements(cur, tuple(ents), tuple(stmts)))
-
+    any_doc = False
     for n, raw in jsonl_lines(path):
         try:
             d = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise IngestError(f"{path}:{n}: not valid JSON: {exc}") from exc
         if isinstance(d, dict) and d.get("kind") == "document":
-            flush()
+            if cur is not None:
+                yield DocumentStatements(cur, tuple(ents), tuple(stmts))
             fields = {k: v for k, v in d.items() if k != "kind"}
             fields["urls"] = tuple(fields.get("urls") or ())
+            fields["sources"] = tuple(fields.get("sources") or ())
             try:
                 cur = Article(text="", **fields)
             except TypeError as exc:
                 raise IngestError(f"{path}:{n}: bad document line: {exc}") from exc
+            any_doc = True
             ents, stmts = [], []
             continue
         if cur is None:
@@ -197,10 +216,15 @@ def read_statements(path: Path) -> list[DocumentStatements]:
         except ValueError as exc:
             raise IngestError(f"{path}:{n}: {exc}") from exc
         (ents if isinstance(s, EntityRecord) else stmts).append(s)
-    flush()
-    if not docs:
+    if cur is not None:
+        yield DocumentStatements(cur, tuple(ents), tuple(stmts))
+    if not any_doc:
         raise IngestError(f"{path}: no documents in the statements file")
-    return docs
+
+
+def read_statements(path: Path) -> list[DocumentStatements]:
+    """All documents of a statements file (:func:`iter_statements`)."""
+    return list(iter_statements(path))
 
 
 def statements_jsonl(docs: Iterable[DocumentStatements]) -> str:
@@ -213,7 +237,8 @@ def statements_jsonl(docs: Iterable[DocumentStatements]) -> str:
 
 
 def to_rdf(docs: list[DocumentStatements], base: str = DEFAULT_BASE) -> tuple[Graph, Dataset]:
-    """The union graph and the dataset with one named graph per document."""
+    """The union graph and the dataset with one named graph per document, in memory (for small inputs
+    and tests; ``build`` streams instead)."""
     from kg.build.events import cluster_events
 
     mapper = Mapper(base)
@@ -232,73 +257,93 @@ def to_rdf(docs: list[DocumentStatements], base: str = DEFAULT_BASE) -> tuple[Gr
     return g, ds
 
 
-def _drop_nonconforming(g: Graph, ds: Dataset, focus: set[str]) -> list[str]:
-    """Remove statement nodes that violate the shapes (and their evidence) from the output graphs."""
+_STATEMENT_CLASSES = {DIP.Meeting, DIP.Summit, DIP.PhoneCall, DIP.Visit, DIP.Quote, DIP.Position}
+
+
+def _drop_nonconforming(g: Graph, focus: set[str]) -> list[str]:
+    """Remove statement nodes that violate the shapes (and their evidence) from ``g``."""
     removed: list[str] = []
     for f in sorted(focus):
         node = URIRef(f)
-        if not any(True for _ in g.triples((node, RDF.type, None))):
-            continue
         kinds = set(g.objects(node, RDF.type))
-        if not kinds & {DIP.Meeting, DIP.Summit, DIP.PhoneCall, DIP.Visit, DIP.Quote, DIP.Position}:
+        if not kinds & _STATEMENT_CLASSES:
             continue  # entities are kept: removing them would break other statements
         annotations = list(g.subjects(OA.hasBody, node))
         for target in [node, *annotations]:
-            for graph in (g, *ds.graphs()):
-                for extra in (URIRef(f"{target}-target"), URIRef(f"{target}-pos"), URIRef(f"{target}-quote")):
-                    graph.remove((extra, None, None))
-                graph.remove((target, None, None))
-                graph.remove((None, None, target))
+            for extra in (URIRef(f"{target}-target"), URIRef(f"{target}-pos"), URIRef(f"{target}-quote")):
+                g.remove((extra, None, None))
+            g.remove((target, None, None))
+            g.remove((None, None, target))
         removed.append(f)
     return removed
 
 
-def serialise(g: Graph, ds: Dataset) -> dict[str, bytes]:
-    """graph.ttl, graph.trig and graph.jsonld."""
-    files = graph_files(g)
-    return {"graph.ttl": files["ttl"], "graph.trig": trig_bytes(ds), "graph.jsonld": files["jsonld"]}
+# ---------------------------------------------------------------------------------------------
+# the article task: map one article into its own graph, validate it, serialise it
+# ---------------------------------------------------------------------------------------------
 
 
-class _Serialiser:
-    """The RDF files made in a forked child process (it shares the graphs copy-on-write) while SHACL
-    runs in this one."""
+@dataclass(frozen=True)
+class ArticleResult:
+    """What the corpus step needs of one mapped and validated article (picklable, bytes and small records)."""
 
-    def __init__(self, g: Graph, ds: Dataset, tmp_root: Path) -> None:
-        import multiprocessing as mp
+    doc_id: str
+    rdf: ArticleRDF
+    counts: dict[str, int]  # dip: classes of the subjects only this article has
+    violations: tuple[Violation, ...] = ()
+    report_nt: bytes = b""  # the SHACL report as N-Triples, when it has results
+    summary_lines: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
-        self.tmp = Path(tempfile.mkdtemp(prefix="kg-serialise-", dir=tmp_root))
-        self.proc = None
-        if "fork" in mp.get_all_start_methods():
-            self.proc = mp.get_context("fork").Process(target=self._run, args=(g, ds, self.tmp, os.getpid()),
-                                                       daemon=True)
-            with signals_deferred():  # a Ctrl-C in a fork handler would be lost
-                self.proc.start()
 
-    @staticmethod
-    def _run(g: Graph, ds: Dataset, tmp: Path, parent: int) -> None:
-        from kg.build.procs import child_setup
+@functools.lru_cache(maxsize=8)
+def instance_prefixes(base: str = DEFAULT_BASE) -> dict[str, str]:
+    """Every prefix the graph files declare, in a fixed order."""
+    g = Graph(bind_namespaces="none")
+    bind_prefixes(g)
+    bind_instance_prefixes(g, base)
+    return dict(sorted((p, str(ns)) for p, ns in g.namespaces()))
 
-        child_setup(parent)
-        gc.freeze()  # the inherited graphs are never garbage: collecting them would only copy their pages
-        for name, data in serialise(g, ds).items():
-            (tmp / name).write_bytes(data)
 
-    def collect(self) -> dict[str, bytes] | None:
-        """The serialised files, or None when the child failed (the caller then serialises itself)."""
-        if self.proc is None:
-            return None
-        self.proc.join()
-        names = ("graph.ttl", "graph.trig", "graph.jsonld")
-        if self.proc.exitcode != 0 or not all((self.tmp / n).exists() for n in names):
-            return None
-        return {n: (self.tmp / n).read_bytes() for n in names}
+def _shared_test(base: str) -> Callable[[str], bool]:
+    """Subjects several articles may share: entities, positions, meetings and visits (by IRI)."""
+    kinds = tuple(base + k for k in ("person/", "state/", "org/", "place/", "position/", "meeting/", "visit/"))
+    return lambda iri: iri.startswith(kinds)
 
-    def close(self) -> None:
-        if self.proc is not None:
-            if self.proc.is_alive():
-                self.proc.terminate()
-            self.proc.join()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+
+def map_article(ds: DocumentStatements, clusters: dict[int, EventCluster], base: str = DEFAULT_BASE,
+                validate: bool = True) -> ArticleResult:
+    """One article: its statements mapped into its own graph (events several articles report named by
+    their cluster, kg.build.events), SHACL-validated, the statement nodes that do not conform left out,
+    and the graph serialised for every output. A plain function of picklable values, so it can run in
+    any process. Raises MappingError naming the document."""
+    from kg.build.validate import evidence_lines, validate_graph
+
+    mapper = Mapper(base)
+    g = Graph(bind_namespaces="none")
+    doc_id = ds.article.doc_id
+    try:
+        mapper.add_document(g, ds, {(doc_id, i): c for i, c in clusters.items()})
+    except MappingError as exc:
+        raise MappingError(f"document {doc_id}: {exc}") from exc
+    violations: tuple[Violation, ...] = ()
+    report_nt, lines, removed = b"", (), []
+    if validate:
+        result = validate_graph(g)
+        violations = result.violations
+        if violations:
+            report_nt = result.report_graph.serialize(format="nt", encoding="utf-8")
+            lines = tuple(evidence_lines(result, g))
+        if not result.conforms:
+            removed = _drop_nonconforming(g, {v.focus_node for v in violations if v.severity == "Violation"})
+    shared = _shared_test(base)
+    counts: Counter[str] = Counter()
+    dip = str(DIP)
+    for s, cls in g.subject_objects(RDF.type):
+        if not shared(str(s)) and str(cls).startswith(dip):
+            counts[str(cls)[len(dip):]] += 1
+    rdf = article_rdf(g, str(mapper.doc_iri(doc_id)), instance_prefixes(base), shared)
+    return ArticleResult(doc_id, rdf, dict(counts), violations, report_nt, lines, tuple(removed))
 
 
 CACHE_DIR = ".kg-cache"
@@ -338,10 +383,16 @@ def cache_key(art: Article) -> str:
 
 
 class StatementCache:
-    """Extracted statements per article in OUTDIR/.kg-cache, keyed by content and extractor version."""
+    """Per article in OUTDIR/.kg-cache, keyed by content and extractor version: its extracted statements
+    (KEY.jsonl), and its mapped, validated and serialised graph (KEY.rdf, valid for one context: the
+    clusters of its events, the mapping, the shapes)."""
 
     def __init__(self, outdir: Path) -> None:
         self.dir = outdir / CACHE_DIR
+
+    def has(self, key: str, doc_id: str) -> bool:
+        hit = self.get(key)
+        return hit is not None and hit.article.doc_id == doc_id
 
     def get(self, key: str) -> DocumentStatements | None:
         f = self.dir / f"{key}.jsonl"
@@ -356,12 +407,172 @@ class StatementCache:
     def put(self, key: str, ds: DocumentStatements) -> None:
         atomic_write_text(self.dir / f"{key}.jsonl", statements_jsonl([ds]))
 
+    _PARTS = ("trig", "nquads", "local_ttl", "local_jsonld", "shared_nt")
+
+    def get_result(self, key: str, context: str) -> ArticleResult | None:
+        f = self.dir / f"{key}.rdf"
+        try:
+            data = f.read_bytes()
+            head, _, body = data.partition(b"\n")
+            meta = json.loads(head)
+            if meta.get("context") != context:
+                return None
+            sizes = meta["sizes"]
+            parts, at = [], 0
+            for n in sizes:
+                parts.append(body[at:at + n])
+                at += n
+            if at != len(body):
+                return None
+            return ArticleResult(meta["doc_id"], ArticleRDF(*parts[:5]), meta["counts"],
+                                 tuple(Violation(**v) for v in meta["violations"]), parts[5],
+                                 tuple(meta["summary_lines"]), tuple(meta["removed"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged: mapped again
+
+    def put_result(self, key: str, context: str, res: ArticleResult) -> None:
+        parts = [getattr(res.rdf, n) for n in self._PARTS] + [res.report_nt]
+        meta = {"context": context, "doc_id": res.doc_id, "counts": res.counts, "sizes": [len(p) for p in parts],
+                "violations": [dataclasses.asdict(v) for v in res.violations],
+                "summary_lines": list(res.summary_lines), "removed": list(res.removed)}
+        from kg.rdfio import atomic_write_bytes
+
+        atomic_write_bytes(self.dir / f"{key}.rdf",
+                           json.dumps(meta, ensure_ascii=False).encode() + b"\n" + b"".join(parts))
+
     def prune(self, keep: set[str]) -> None:
         if not self.dir.is_dir():
             return
-        for f in self.dir.glob("*.jsonl"):
+        for f in [*self.dir.glob("*.jsonl"), *self.dir.glob("*.rdf")]:
             if f.stem not in keep:
                 f.unlink(missing_ok=True)
+
+
+class Progress:
+    """Progress of one phase on stderr: a bar on a terminal, else a plain line every few seconds
+    (CI logs), and nothing when ``enabled`` is false."""
+
+    def __init__(self, enabled: bool, desc: str, total: int | None, unit: str = "article",
+                 every: float = 10.0) -> None:
+        import sys
+        import time
+
+        self.desc, self.total, self.unit, self.every, self.n = desc, total, unit, every, 0
+        self.bar = None
+        self.enabled = enabled
+        self.clock = time.monotonic
+        self.started = self.last = self.clock()
+        self.err = sys.stderr
+        if enabled and self.err.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit=unit, desc=desc, leave=False)
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.enabled and self.clock() - self.last >= self.every:
+            self.last = self.clock()
+            self._line()
+
+    def _line(self, done: bool = False) -> None:
+        of = f"/{self.total}" if self.total is not None else ""
+        pct = f" ({100 * self.n // self.total} %)" if self.total else ""
+        print(f"{self.desc}: {self.n}{of} {self.unit}(s){pct}, {self.clock() - self.started:.0f} s"
+              + (", done" if done else ""), file=self.err, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled and self.clock() - self.started >= self.every:
+            self._line(done=True)
+
+
+def merge_copies(articles: list[Article]) -> tuple[list[Article], int]:
+    """Copies of one text (see :func:`text_fingerprint`) become one document, the first one read, with
+    every source: its urls are all the copies' URLs and ``sources`` every file or corpus line it was
+    read from; a missing publication date or title is taken from the next copy that has one. Returns
+    the documents in input order and how many copies were merged."""
+    groups: dict[str, list[Article]] = {}
+    for a in articles:
+        groups.setdefault(text_fingerprint(a.text), []).append(a)
+    if len(groups) == len(articles):
+        return articles, 0
+    out = []
+    for a in articles:
+        copies = groups[text_fingerprint(a.text)]
+        if copies[0] is not a:
+            continue
+        if len(copies) == 1:
+            out.append(a)
+            continue
+        urls = tuple(dict.fromkeys(u for c in copies for u in (c.urls or ((c.url,) if c.url else ()))))
+        out.append(dataclasses.replace(
+            a, published=next((c.published for c in copies if c.published), None),
+            title=next((c.title for c in copies if c.title), None),
+            url=a.url or (urls[0] if urls else None), urls=urls,
+            sources=tuple(c.source_path or c.doc_id for c in copies)))
+    return out, len(articles) - len(out)
+
+
+_PUNCT = frozenset(["Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Zs", "Zl", "Zp", "Cc", "Cf"])
+
+
+def text_fingerprint(text: str) -> str:
+    """The identity of an article's text for finding copies: SHA-256 of its NFKC form without white
+    space, punctuation and control characters, so a copy that differs only in line breaks, spaces,
+    full- or half-width forms or punctuation (、。「」・) is the same text."""
+    import unicodedata
+
+    norm = unicodedata.normalize("NFKC", text)
+    kept = "".join(ch for ch in norm if unicodedata.category(ch) not in _PUNCT)
+    return hashlib.sha256(kept.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _map_task(args: tuple[DocumentStatements, dict[int, EventCluster], str, bool]) -> ArticleResult:
+    return map_article(*args)
+
+
+def _in_order(tasks: Iterator[tuple], fn: Callable[[tuple], ArticleResult], jobs: int) -> Iterator[ArticleResult]:
+    """``fn`` over ``tasks``, results in the tasks' order: here with one job, else in ``jobs`` forked
+    worker processes with a few tasks per worker in flight, so memory stays bounded."""
+    if jobs <= 1:
+        for t in tasks:
+            yield fn(t)
+        return
+    import collections
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    from kg.build.procs import child_setup, stop_pool
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=child_setup,
+                                  initargs=(os.getpid(),))
+    window: collections.deque[cf.Future[ArticleResult]] = collections.deque()
+    try:
+        for t in tasks:
+            with signals_deferred():  # a worker may be forked here: a Ctrl-C in a fork handler would be lost
+                window.append(pool.submit(fn, t))
+            if len(window) >= jobs * 8:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    except BaseException:
+        stop_pool(pool)  # an interrupt waits neither for queued work nor for the articles being mapped
+        raise
+    else:
+        pool.shutdown()
+
+
+def _write_store(staging: Path, graph_ttl: Path, nquads: Path) -> None:
+    """Bulk-load the query store (kg.readers.store) into ``staging``: the merged graph as the default
+    graph, each article's named graph from the N-Quads streamed beside the other files."""
+    try:
+        write_store(staging / STORE_DIR, graph_ttl, [nquads])
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise WriteError(f"{staging / STORE_DIR}: cannot write the query store: {exc}") from exc
 
 
 def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = None, base: str = DEFAULT_BASE,
@@ -369,14 +580,21 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
           use_cache: bool = True, max_article_bytes: int = MAX_ARTICLE_BYTES) -> BuildResult:
     """Build OUTDIR from articles (or from a statements file). Raises KgError on bad input.
 
-    ``jobs``: how many processes work at once (None: one per core): that many parse workers, then as
-    many (at most four) sharing SHACL validation while one more writes the files; 1 does everything
-    in this process. With ``use_cache``, articles whose text and metadata (and the extractor) are
-    unchanged since the last build into OUTDIR are not parsed again; the result is the graph a build
-    from scratch gives. An article of more than ``max_article_bytes`` is skipped (kg.build.ingest);
-    a long one is parsed chunk by chunk (kg.build.chunks). OUTDIR is checked and locked first and
-    switched to the new outputs at once at the end (kg.build.outdir).
+    The article is the unit of work: it is parsed and its statements extracted (a long one chunk by
+    chunk, kg.build.chunks; cached in OUTDIR/.kg-cache by its text, metadata and the extractor), then
+    mapped into its own graph, validated and serialised (cached too, with the events it shares with
+    other articles). The corpus step works on small records and on disk: events are clustered from
+    their records (kg.build.events), the nodes several articles share are merged by an external sort
+    (kg.build.merge), and every file is written article by article into OUTDIR's staging folder.
+    Memory therefore does not grow with the corpus beyond those records.
+
+    ``jobs``: how many processes work at once (None: one per core), for parsing and for mapping and
+    validation; 1 does everything in this process. With ``use_cache``, a rebuild redoes only the
+    articles that changed and gives the files a build from scratch gives. An article of more than
+    ``max_article_bytes`` is skipped (kg.build.ingest). OUTDIR is checked and locked before any input
+    is read and switched to the new outputs at once at the end (kg.build.outdir).
     """
+    Mapper(base)  # a bad base is bad input, before any work
     with BuildOutdir(outdir) as out:  # checked and locked before any input is read
         return _build(inputs, out, statements_file=statements_file, base=base, progress=progress,
                       keep_going=keep_going, validate=validate, jobs=jobs, use_cache=use_cache,
@@ -386,16 +604,17 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
 def _build(inputs: list[Path], out: BuildOutdir, *, statements_file: Path | None, base: str, progress: bool,
            keep_going: bool, validate: bool, jobs: int | None, use_cache: bool,
            max_article_bytes: int) -> BuildResult:
-    from kg.build.validate import summarize, validate_graph, validation_processes
-
     outdir = out.path
     procs = max(1, jobs or os.cpu_count() or 1)
     skipped: list[SkippedInput] = []
     warnings: list[str] = []
-    cache = StatementCache(outdir) if use_cache and statements_file is None else None
-    keys: dict[str, str] = {}
+    merged_copies = 0
     if statements_file is not None:
-        docs = read_statements(statements_file)
+        iter_statements(statements_file).__next__()  # a bad file fails before anything is written
+
+        def documents() -> Iterator[DocumentStatements]:
+            return iter_statements(statements_file)
+        cache = None
     else:
         if not inputs:
             raise IngestError("no input: give article files, folders or .jsonl corpora")
@@ -404,77 +623,279 @@ def _build(inputs: list[Path], out: BuildOutdir, *, statements_file: Path | None
         if not articles:
             reasons = "; ".join(s.reason for s in skipped) or "no .txt or .jsonl files found"
             raise IngestError(f"no readable article in the input ({reasons})")
-        cached: dict[str, DocumentStatements] = {}
-        if cache is not None:
-            for a in articles:
-                keys[a.doc_id] = cache_key(a)
-                hit = cache.get(keys[a.doc_id])
-                if hit is not None and hit.article.doc_id == a.doc_id:
-                    # the statements are reused; the article's record (where it was read) is today's
-                    cached[a.doc_id] = DocumentStatements(a, hit.entities, hit.statements)
-        todo = [a for a in articles if a.doc_id not in cached]
-        n_jobs = max(1, min(procs, max(1, len(todo) // 2)))
-        bar = None
-        if progress and len(todo) > 3:
-            from tqdm import tqdm
+        articles, merged_copies = merge_copies(articles)
+        # without the cache, the extracted statements are kept in the staging folder's temporary files
+        cache = StatementCache(outdir if use_cache else out.tmpdir())
+        documents = _extract_all(articles, cache, progress, procs, skipped)
+    result = _corpus_step(documents, out, cache, base=base, validate=validate, procs=procs,
+                          progress=progress)
+    write_outputs(out, skipped)
+    if cache is not None and use_cache:
+        cache.prune(result.keys)
+    return BuildResult(outdir, result.documents, result.statements, result.conforms, result.counts,
+                       result.violations, result.summary_text, skipped, result.removed, merged=merged_copies,
+                       warnings=warnings)
 
-            bar = tqdm(total=len(todo), unit="article", desc="extracting")
-        fresh: dict[str, DocumentStatements] = {}
-        try:
-            if n_jobs > 1:  # longest first: the workers finish together instead of one waiting on a long text
-                todo.sort(key=lambda a: len(a.text), reverse=True)
-            for ds in extract_articles(todo, bar.update if bar else None, jobs=n_jobs, chunk_progress=progress):
-                if isinstance(ds, SkippedInput):
-                    skipped.append(ds)
-                    continue
-                fresh[ds.article.doc_id] = ds
-                if cache is not None:
-                    cache.put(keys[ds.article.doc_id], ds)
-        finally:
-            if bar:
-                bar.close()
-        docs = [d for a in articles if (d := cached.get(a.doc_id) or fresh.get(a.doc_id)) is not None]
-        if not docs:
-            raise IngestError("no article could be extracted (" + "; ".join(s.reason for s in skipped) + ")")
-    with _gc_paused():  # the graph is built once and kept: collecting it over and over only costs time
-        g, ds = to_rdf(docs, base)
-        conforms, violations, summary_text, removed = True, 0, "", []
-        report = Graph()
-        # with more than one process, the RDF files are serialised in a forked process while SHACL runs
-        # (itself shared out among forked processes); if the graph does not conform, they are made again
-        # from its conforming part
-        ahead = _Serialiser(g, ds, out.tmpdir()) if procs > 1 and validate else None
-        try:
-            if validate:
-                result = validate_graph(g, processes=min(procs, validation_processes()), tmpdir=out.tmpdir())
-                report = result.report_graph
-                conforms = result.conforms
-                violations = sum(1 for v in result.violations if v.severity == "Violation")
-                if not conforms:
-                    summary_text = summarize(result, g)
-                    removed = _drop_nonconforming(g, ds, {v.focus_node for v in result.violations
-                                                          if v.severity == "Violation"})
-            files = ahead.collect() if ahead is not None and conforms else None
-        finally:
-            if ahead is not None:
-                ahead.close()
-        if files is None:
-            files = serialise(g, ds)
-        outputs = {
-            **files,
-            "statements.jsonl": statements_jsonl(docs).encode("utf-8"),
-            "validation.ttl": turtle_bytes(report),
-        }
-        write_outputs(out, outputs, skipped)
-    if cache is not None:
-        cache.prune(set(keys.values()))
+
+def _extract_all(articles: list[Article], cache: StatementCache, progress: bool, procs: int,
+                 skipped: list[SkippedInput]) -> Callable[[], Iterator[DocumentStatements]]:
+    """Parse and extract the articles the cache does not hold, putting each into the cache as it comes
+    (an article whose extraction fails goes to ``skipped``); returns the documents' statements in
+    input order, read back from the cache one at a time."""
+    keys = [cache_key(a) for a in articles]
+    todo = [a for a, k in zip(articles, keys, strict=True) if not cache.has(k, a.doc_id)]
+    key_of = dict(zip((a.doc_id for a in articles), keys, strict=True))
+    n_jobs = max(1, min(procs, max(1, len(todo) // 2)))
+    bar = Progress(progress and len(todo) > 3, "extracting", len(todo))
+    failed: set[str] = set()
+    try:
+        if n_jobs > 1:  # longest first: the workers finish together instead of one waiting on a long text
+            todo.sort(key=lambda a: len(a.text), reverse=True)
+        by_source = {a.source_path or a.doc_id: a.doc_id for a in todo}
+        for ds in extract_articles(todo, bar.update, jobs=n_jobs, chunk_progress=progress):
+            if isinstance(ds, SkippedInput):
+                skipped.append(ds)
+                failed.add(by_source.get(ds.source, ds.source))
+                continue
+            cache.put(key_of[ds.article.doc_id], ds)
+    finally:
+        bar.close()
+    if len(failed) == len(articles):
+        raise IngestError("no article could be extracted (" + "; ".join(s.reason for s in skipped) + ")")
+    kept = [(a, k) for a, k in zip(articles, keys, strict=True) if a.doc_id not in failed]
+
+    def documents() -> Iterator[DocumentStatements]:
+        for a, k in kept:
+            hit = cache.get(k)
+            if hit is None or hit.article.doc_id != a.doc_id:
+                raise KgError(f"{cache.dir}: the cached statements of {a.doc_id} vanished during the build")
+            # the statements are reused; the article's record (where it was read) is today's
+            yield DocumentStatements(dataclasses.replace(a, text=""), hit.entities, hit.statements)
+
+    documents.keys = {k for _, k in kept}  # type: ignore[attr-defined]
+    return documents
+
+
+@dataclass
+class _CorpusResult:
+    documents: int
+    statements: int
+    conforms: bool
+    counts: dict[str, int]
+    violations: int
+    summary_text: str
+    removed: list[str]
+    keys: set[str]
+
+
+def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: BuildOutdir,
+                 cache: StatementCache | None, *, base: str, validate: bool, procs: int,
+                 progress: bool) -> _CorpusResult:
+    """Everything after extraction, streamed: statements.jsonl and the event records (first pass over
+    the documents), then each article mapped, validated and written (second pass), then the shared
+    nodes merged and the union graph written."""
+    from kg.build.events import cluster_reports, event_reports
+    from kg.build.merge import SharedNodes
+    from kg.build.validate import merge_reports, report_results, summary_of
+
+    staging = out.staging
+    # pass 1: statements.jsonl as read, and the records clustering needs
+    reports = []
+    n_docs = n_statements = 0
+    with (staging / "statements.jsonl").open("wb") as fh:
+        for ds in documents():
+            fh.write(statements_jsonl([ds]).encode("utf-8"))
+            reports.extend(event_reports(ds))
+            n_docs += 1
+            n_statements += len(ds.statements)
+    clusters = cluster_reports(reports)
+    del reports
+    by_doc: dict[str, dict[int, EventCluster]] = {}
+    for (doc_id, i), cl in clusters.items():
+        by_doc.setdefault(doc_id, {})[i] = cl
+    del clusters
+
+    # pass 2: each article mapped and validated (cached with its clusters), written as it comes, in order
+    prefixes = instance_prefixes(base)
+    header = prefix_header(prefixes)
+    tmp = out.tmpdir()
+    shared = SharedNodes(tmp)
     counts: Counter[str] = Counter()
-    for _, cls in g.subject_objects(RDF.type):
-        if str(cls).startswith(str(DIP)):
-            counts[str(cls)[len(str(DIP)):]] += 1
-    n_statements = sum(len(d.statements) for d in docs)
-    return BuildResult(outdir, len(docs), n_statements, conforms, dict(counts), violations, summary_text,
-                       skipped, removed, g, warnings)
+    report_parts: list[bytes] = []
+    violations: list[Violation] = []
+    lines: list[str] = []
+    removed: list[str] = []
+    ctx = _context_fingerprint(base, validate)
+
+    def tasks() -> Iterator[tuple]:
+        for ds in documents():
+            yield ds, by_doc.get(ds.article.doc_id, {}), base, validate
+
+    def results() -> Iterator[ArticleResult]:
+        if cache is None:
+            yield from _in_order(tasks(), _map_task, procs)
+            return
+        pending: list[tuple] = []  # articles whose result is not cached, mapped in order with the rest
+
+        def fresh() -> Iterator[tuple]:
+            for t in tasks():
+                ds, cl = t[0], t[1]
+                key = cache_key(ds.article)
+                context = hashlib.sha256(f"{ctx}|{_clusters_text(cl)}".encode()).hexdigest()
+                hit = cache.get_result(key, context)
+                pending.append((hit, key, context))
+                if hit is None:
+                    yield t
+                else:
+                    yield ()  # a placeholder keeps the order
+
+        def run(t: tuple) -> ArticleResult | None:
+            return map_article(*t) if t else None
+
+        mapped = _in_order(fresh(), _maybe_map_task if procs > 1 else run, procs)  # type: ignore[arg-type]
+        for res in mapped:
+            hit, key, context = pending.pop(0)
+            if res is None:
+                res = hit
+            else:
+                cache.put_result(key, context, res)
+            yield res
+
+    bar = Progress(progress, "mapping and validating", n_docs)
+    with (staging / "graph.trig").open("wb") as trig, (tmp / "local.ttl").open("wb") as ttl, \
+            (tmp / "local.jsonld").open("wb") as jsonld, \
+            (tmp / "graph.nq").open("wb") as nq:
+        trig.write(header)
+        for seq, res in enumerate(results()):
+            trig.write(res.rdf.trig)
+            ttl.write(res.rdf.local_ttl)
+            jsonld.write(res.rdf.local_jsonld)
+            nq.write(res.rdf.nquads)
+            shared.add(seq, res.rdf.shared_nt)
+            counts.update(res.counts)
+            if res.report_nt:
+                report_parts.append(res.report_nt)
+                violations.extend(res.violations)
+                lines.extend(res.summary_lines)
+            removed.extend(res.removed)
+            bar.update()
+    bar.close()
+
+    # the shared nodes, merged; the union graph: shared nodes first, then each article's own subjects
+    bar = Progress(progress, "merging shared nodes", None, unit="node")
+    merged_check: list[list] = []
+    corpus_report = []
+    with (staging / "graph.ttl").open("wb") as ttl_out, (staging / "graph.jsonld").open("wb") as jl_out:
+        ttl_out.write(header)
+        jl = StreamedJsonLd(jl_out, prefixes)
+        chunk: list = []
+
+        def flush() -> None:
+            if chunk:
+                ttl_out.write(strip_prefixes(ox.serialize(chunk, format=ox.RdfFormat.TURTLE, prefixes=prefixes)))
+                jl.write(jsonld_nodes(chunk, prefixes))
+                chunk.clear()
+
+        n_chunk = 0
+        for triples, n_articles in shared.subjects():
+            chunk.extend(triples)
+            n_chunk += 1
+            for t in triples:
+                if t.predicate.value == _RDF_TYPE and t.object.value.startswith(str(DIP)):
+                    counts[t.object.value[len(str(DIP)):]] += 1
+            if validate and n_articles > 1:
+                merged_check.append(triples)
+                if len(merged_check) >= 2000:
+                    corpus_report.append(_check_merged(merged_check))
+                    merged_check = []
+            if n_chunk >= 2000:
+                flush()
+                n_chunk = 0
+            bar.update()
+        flush()
+        if merged_check:
+            corpus_report.append(_check_merged(merged_check))
+        with (tmp / "local.ttl").open("rb") as fh:
+            shutil.copyfileobj(fh, ttl_out, 1 << 20)
+        with (tmp / "local.jsonld").open("rb") as fh:
+            for block in iter(lambda: fh.readlines(1 << 20), []):
+                jl.write(b"".join(block))
+        jl.close()
+    bar.close()
+    for part in corpus_report:
+        if part:
+            report_parts.append(part)
+            violations.extend(report_results(merge_reports([part])))
+    report = merge_reports(report_parts) if report_parts else None
+    n_violations = sum(1 for v in violations if v.severity == "Violation")
+    conforms = n_violations == 0
+    (staging / "validation.ttl").write_bytes(turtle_bytes(report if report is not None else _empty_report()))
+    bar = Progress(progress, "loading the store", None, unit="step")
+    _write_store(staging, staging / "graph.ttl", tmp / "graph.nq")
+    bar.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    summary_text = summary_of(violations, lines) if not conforms else ""
+    keys = getattr(documents, "keys", set())
+    return _CorpusResult(n_docs, n_statements, conforms, dict(counts), n_violations, summary_text,
+                         sorted(removed), keys)
+
+
+def _maybe_map_task(t: tuple) -> ArticleResult | None:
+    return map_article(*t) if t else None
+
+
+def _clusters_text(cl: dict[int, EventCluster]) -> str:
+    return json.dumps(sorted((i, list(c.key), c.event_class, c.start, c.end, c.location, c.status)
+                             for i, c in cl.items()), ensure_ascii=False)
+
+
+def _context_fingerprint(base: str, validate: bool) -> str:
+    """What a mapped article depends on besides its statements and clusters: the mapping, the shapes,
+    the writers, the base IRI."""
+    h = hashlib.sha256(f"{base}|{validate}".encode())
+    here = Path(__file__).resolve().parent
+    from kg.build.validate import SHAPES_DIR
+
+    for f in [here / "mapping.py", here / "pipeline.py", here.parent / "rdfio.py", here.parent / "records.py",
+              *sorted(SHAPES_DIR.glob("*.ttl"))]:
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _check_merged(nodes: list[list]) -> bytes:
+    """Validate merged shared nodes against the corpus-level shapes (shapes/corpus/); the report as
+    N-Triples when it has results, else empty."""
+    from kg.build.validate import SHAPES_DIR, _pyshacl, load_shapes
+
+    g = Graph(bind_namespaces="none")
+    keep = _CORPUS_PREDICATES
+    for triples in nodes:
+        for t in triples:
+            if t.predicate.value in keep:
+                s, p, o = t.subject, t.predicate, t.object
+                obj = (Literal(o.value, lang=o.language) if o.language else
+                       Literal(o.value, datatype=URIRef(o.datatype.value))) if isinstance(o, ox.Literal) \
+                    else URIRef(o.value)
+                g.add((URIRef(s.value), URIRef(p.value), obj))
+    report, _ = _pyshacl(g, load_shapes(SHAPES_DIR / "corpus"))
+    if (None, SH.result, None) not in report:
+        return b""
+    return report.serialize(format="nt", encoding="utf-8")
+
+
+def _empty_report() -> Graph:
+    from rdflib import BNode
+
+    g = Graph()
+    n = BNode()
+    g.add((n, RDF.type, SH.ValidationReport))
+    g.add((n, SH.conforms, Literal(True)))
+    bind_prefixes(g)
+    g.bind("sh", SH)
+    return g
+
+
+_CORPUS_PREDICATES = {str(p) for p in (RDF.type, RDFS.label, DIP.isoCode, DIP.startDate, DIP.endDate, DIP.status)}
 
 
 @contextlib.contextmanager
@@ -493,39 +914,23 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-_signals_deferred = signals_deferred  # the name this module used before kg.build.outdir held it
+_signals_deferred = signals_deferred  # the name this module used before kg.build.procs held it
 
 
-def write_outputs(outdir: Path | BuildOutdir, outputs: dict[str, bytes], skipped: list[SkippedInput]) -> None:
-    """Write every output into OUTDIR's staging folder, then make them OUTDIR's in one switch.
+def write_outputs(out: BuildOutdir, skipped: list[SkippedInput]) -> None:
+    """Make the files streamed into OUTDIR's staging folder OUTDIR's, in one switch (kg.build.outdir).
 
-    An interrupt while the files are written leaves OUTDIR as it was (the staging folder is
-    removed); once the switch starts, SIGINT and SIGTERM wait until it is done (kg.build.outdir):
-    OUTDIR holds the previous build or this one, never a mix. Without skipped inputs, OUTDIR has
-    no skipped.json.
+    The files are flushed to disk first; once the switch starts, SIGINT and SIGTERM wait until it is
+    done: OUTDIR holds the previous build or this one, never a mix. Without skipped inputs, OUTDIR
+    has no skipped.json.
     """
-    if not isinstance(outdir, BuildOutdir):
-        with BuildOutdir(outdir) as out:
-            write_outputs(out, outputs, skipped)
-        return
-    staging = outdir.staging
-    for name, data in outputs.items():
-        atomic_write_bytes(staging / name, data)
+    staging = out.staging
     if skipped:
         atomic_write_text(staging / "skipped.json", json.dumps(
             [{"source": s.source, "reason": s.reason} for s in skipped], ensure_ascii=False,
             indent=1) + "\n")
-    _write_store(staging, outputs)
-    outdir.commit(known=(*OUTPUTS, STORE_DIR))
-
-
-def _write_store(staging: Path, outputs: dict[str, bytes]) -> None:
-    """Bulk-load the query store (kg.readers.store) from the graph files written into ``staging``."""
-    if "graph.ttl" not in outputs:
-        return
-    articles = [staging / "graph.trig"] if "graph.trig" in outputs else []
-    try:
-        write_store(staging / STORE_DIR, staging / "graph.ttl", articles)
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise WriteError(f"{staging / STORE_DIR}: cannot write the query store: {exc}") from exc
-
+    for f in staging.iterdir():
+        if f.is_file():
+            with f.open("rb+") as fh:
+                os.fsync(fh.fileno())
+    out.commit(known=(*OUTPUTS, STORE_DIR))

@@ -391,6 +391,18 @@ def summarize(result: ValidationResult, data: Graph | None = None, limit: int = 
     parts = [f"{counts[s]} {s.lower()}{'' if counts[s] == 1 else 's'}" for s in _SEVERITY_ORDER if counts[s]]
     headline = "Conforms: " + ("yes" if result.conforms else "no")
     lines = [headline + (f" ({', '.join(parts)})" if parts else "")]
+    lines.extend(evidence_lines(result, data, limit))
+    hidden = len(result.violations) - max(limit, 0)
+    if hidden > 0:
+        lines.append(f"... and {hidden} more")
+        by_shape = Counter(v.source_shape for v in result.violations).most_common(5)
+        lines.append("most frequent: " + ", ".join(f"{shape} ({n})" for shape, n in by_shape))
+    return "\n".join(lines)
+
+
+def evidence_lines(result: ValidationResult, data: Graph | None = None, limit: int = 50) -> list[str]:
+    """One line per result (the first ``limit``), each followed by its evidence sentences from ``data``."""
+    lines = []
     for v in result.violations[: max(limit, 0)]:
         focus = URIRef(v.focus_node) if "://" in v.focus_node else None
         where = short_name(focus) if focus is not None else v.focus_node
@@ -404,12 +416,56 @@ def summarize(result: ValidationResult, data: Graph | None = None, limit: int = 
         if data is not None and focus is not None:
             for doc, span, sentence in evidence_sentences(data, focus):
                 lines.append(f"    evidence {doc}{span}: {sentence}")
-    hidden = len(result.violations) - max(limit, 0)
+    return lines
+
+
+def summary_of(violations: list[Violation], lines: list[str], limit: int = 50) -> str:
+    """The text of :func:`summarize` for results gathered article by article: ``lines`` are their
+    :func:`evidence_lines`, in the build's order."""
+    counts = Counter(v.severity for v in violations)
+    parts = [f"{counts[s]} {s.lower()}{'' if counts[s] == 1 else 's'}" for s in _SEVERITY_ORDER if counts[s]]
+    conforms = not counts["Violation"]
+    out = ["Conforms: " + ("yes" if conforms else "no") + (f" ({', '.join(parts)})" if parts else "")]
+    shown = 0
+    for line in lines:
+        if not line.startswith("    "):
+            shown += 1
+            if shown > limit:
+                break
+        out.append(line)
+    hidden = len(violations) - max(limit, 0)
     if hidden > 0:
-        lines.append(f"... and {hidden} more")
-        by_shape = Counter(v.source_shape for v in result.violations).most_common(5)
-        lines.append("most frequent: " + ", ".join(f"{shape} ({n})" for shape, n in by_shape))
-    return "\n".join(lines)
+        out.append(f"... and {hidden} more")
+        by_shape = Counter(v.source_shape for v in violations).most_common(5)
+        out.append("most frequent: " + ", ".join(f"{shape} ({n})" for shape, n in by_shape))
+    return "\n".join(out)
+
+
+def merge_reports(parts: Iterable[bytes]) -> Graph:
+    """One SHACL report from the N-Triples reports of several validations (articles, or shares of the
+    shapes): one sh:ValidationReport holding every result."""
+    merged = Graph()
+    for nt in parts:
+        merged.parse(data=nt, format="nt")
+    report = Graph()
+    node = BNode()
+    reports = set(merged.subjects(RDF.type, SH.ValidationReport))
+    conforms = all(merged.value(r, SH.conforms) == Literal(True) for r in reports)
+    report.add((node, RDF.type, SH.ValidationReport))
+    report.add((node, SH.conforms, Literal(conforms)))
+    for s, p, o in merged:
+        if s in reports:
+            if p == SH.result:
+                report.add((node, p, o))
+        else:
+            report.add((s, p, o))
+    _bind_report_prefixes(report)
+    return report
+
+
+def report_results(report: Graph) -> list[Violation]:
+    """The results of a report graph, sorted as validation sorts them."""
+    return sorted(_results(report), key=_sort_key)
 
 
 def evidence_sentences(data: Graph, node: URIRef) -> list[tuple[str, str, str]]:
