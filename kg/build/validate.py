@@ -155,18 +155,45 @@ _TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjects
 
 
 def _pyshacl(data: Graph, shapes_graph: Graph) -> tuple[Graph, str]:
+    """pySHACL with no inference, the shapes compiled once per process (see :func:`_compiled`)."""
     try:
-        _conforms, report, text = pyshacl.validate(
-            data,
-            shacl_graph=shapes_graph,
-            inference="none",
-            allow_warnings=True,
-            abort_on_first=False,
-        )
+        from pyshacl.graph_abstraction import DataGraph
+
+        validator = pyshacl.Validator(DataGraph.from_rdflib(data), shacl_graph=Graph(), options={
+            "inference": "none", "allow_warnings": True, "abort_on_first": False, "inplace": True})
+        validator.shacl_graph = _compiled(shapes_graph)
+        _conforms, report, text = validator.run()
     except Exception as exc:  # pyshacl reports bad shapes with its own exception types
         raise ValidationError(f"SHACL validation could not run: {exc}") from exc
     assert isinstance(report, Graph)
     return report, str(text)
+
+
+_COMPILED: dict[int, tuple[Graph, object]] = {}
+
+
+def _compiled(shapes_graph: Graph) -> object:
+    """pySHACL's compiled form of ``shapes_graph`` (its ShapesGraph), made once per process and graph.
+
+    A build validates each article on its own: compiling the shapes for every article cost more than
+    validating it. The compiled shapes hold no state of a validation run. pySHACL also looks each
+    shape's constraint parameters up in a list, once per shape per focus node; the same parameters
+    as a set (what pySHACL reads from its ``CONSTRAINT_PARAMS`` hook when present) make that look-up
+    constant time. Together: several times faster on one article's graph.
+    """
+    hit = _COMPILED.get(id(shapes_graph))
+    if hit is not None and hit[0] is shapes_graph:
+        return hit[1]
+    import pyshacl.shape
+    from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
+    from pyshacl.rdfutil import load_from_source
+    from pyshacl.shapes_graph import ShapesGraph
+
+    pyshacl.shape.CONSTRAINT_PARAMS = (frozenset(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)
+    compiled = ShapesGraph(load_from_source(shapes_graph, multigraph=True, do_owl_imports=False))
+    _ = compiled.shapes  # harvest now
+    _COMPILED[id(shapes_graph)] = (shapes_graph, compiled)
+    return compiled
 
 
 def _shares(data: Graph, shapes_graph: Graph, processes: int) -> list[Graph] | None:
