@@ -258,36 +258,41 @@ def test_nonconforming_statements_are_reported_and_left_out(tmp_path: Path, jobs
     assert listing(out) == OUTPUTS
 
 
-def test_jobs_bound_the_processes_of_validation_and_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jobs_bound_the_processes_that_map_and_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-j 1 maps and validates every article in the build's process; -j 2 in two worker processes; the
+    files are the same."""
+    import os
+
     import kg.build.pipeline as pipeline
-    import kg.build.validate as validate
 
-    rows = [STATE_KP, *({**GOOD_QUOTE, "text": f"有意義だった{i}"} for i in range(150))]
-    stmts = write_statements(tmp_path / "s.jsonl", rows)
-    shared: list[int] = []
-    real_validate, real_serialiser = validate.validate_graph, pipeline._Serialiser
+    doc = json.loads(DOC_LINE)
+    lines = []
+    for i in range(6):  # six articles, each its own document
+        d = f"d{i}"
+        lines.append(json.dumps({**doc, "doc_id": d}, ensure_ascii=False))
+        q = {**GOOD_QUOTE, "text": f"有意義だった{i}", "doc_id": d,
+             "evidence": [{**GOOD_QUOTE["evidence"][0], "doc_id": d}]}
+        lines.append(json.dumps(q, ensure_ascii=False))
+    stmts = tmp_path / "s.jsonl"
+    stmts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    log = tmp_path / "pids"
+    real = pipeline.map_article
 
-    def spy_validate(data: Graph, *args: object, processes: int = 1, **kw: object) -> validate.ValidationResult:
-        assert len(data) >= validate.PARALLEL_MIN_TRIPLES  # large enough to be shared out
-        shared.append(processes)
-        return real_validate(data, *args, processes=processes, **kw)  # type: ignore[arg-type]
+    def spy(*args: object, **kw: object) -> object:
+        with log.open("a") as fh:  # forked workers inherit the spy and append here too
+            fh.write(f"{os.getpid()}\n")
+        return real(*args, **kw)  # type: ignore[arg-type]
 
-    writers: list[int] = []
-
-    def spy_serialiser(*args: object) -> object:
-        writers.append(1)
-        return real_serialiser(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(validate, "validate_graph", spy_validate)
-    monkeypatch.setattr(pipeline, "_Serialiser", spy_serialiser)
-    files = {}
+    monkeypatch.setattr(pipeline, "map_article", spy)
+    files, pids = {}, {}
     for jobs in (1, 2):
+        log.write_text("")
         result = build([], tmp_path / f"out{jobs}", statements_file=stmts, jobs=jobs)
-        assert result.conforms
+        assert result.conforms and result.documents == 6
         files[jobs] = {n: (tmp_path / f"out{jobs}" / n).read_bytes() for n in GRAPH_FILES}
-    # -j 1: one process validates and writes; -j 2: two share the validation and one more writes
-    assert shared == [1, min(2, validate.validation_processes())]
-    assert writers == [1]
+        pids[jobs] = [int(x) for x in log.read_text().split()]
+    assert pids[1] == [os.getpid()] * 6
+    assert len(pids[2]) == 6 and os.getpid() not in pids[2] and len(set(pids[2])) <= 2
     assert files[1] == files[2]
 
 

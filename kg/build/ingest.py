@@ -397,8 +397,9 @@ def read_articles(paths: list[Path], skipped: list[SkippedInput] | None = None,
     """Every article under ``paths``. With ``skipped``, bad inputs are recorded there and skipped;
     without it, the first bad input raises IngestError. A document id used twice is an error for the
     second use. Files under ``exclude`` (the build's own output folder) are not read. An article of
-    more than ``max_bytes`` is a bad input; what is read with a doubt goes to ``warnings``."""
-    seen: dict[str, str] = {}
+    more than ``max_bytes`` is a bad input; what is read with a doubt goes to ``warnings``. A copy of
+    an article's text under the same id is not a second use: it is read (merged later)."""
+    seen: dict[str, tuple[str, str]] = {}
     excluded = exclude.resolve() if exclude is not None else None
     for path in iter_inputs(paths, skipped):
         if excluded is not None and (path.resolve() == excluded or excluded in path.resolve().parents):
@@ -411,19 +412,34 @@ def read_articles(paths: list[Path], skipped: list[SkippedInput] | None = None,
             else:
                 articles = iter([read_text_file(path, max_bytes, warnings)])
             for art in articles:
+                if art.doc_id in seen and seen[art.doc_id][1] == text_fingerprint(art.text):
+                    yield art  # a copy of the same text (kg.build.pipeline.merge_copies makes them one document)
+                    continue
                 if art.doc_id in seen:
                     exc = IngestError(
-                        f"{art.source_path}: document id {art.doc_id!r} is already used by {seen[art.doc_id]}")
+                        f"{art.source_path}: document id {art.doc_id!r} is already used by {seen[art.doc_id][0]}")
                     if skipped is None:
                         raise exc
                     skipped.append(SkippedInput(art.source_path or str(path), _reason(exc, art.source_path)))
                     continue
-                seen[art.doc_id] = art.source_path or ""
+                seen[art.doc_id] = (art.source_path or "", text_fingerprint(art.text))
                 yield art
         except IngestError as exc:
             if skipped is None:
                 raise
             skipped.append(SkippedInput(str(path), _reason(exc, str(path))))
+
+
+_NOT_TEXT = frozenset(["Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Zs", "Zl", "Zp", "Cc", "Cf"])
+
+
+def text_fingerprint(text: str) -> str:
+    """The identity of an article's text for finding copies: SHA-256 of its NFKC form without white
+    space, punctuation and control characters, so a copy that differs only in line breaks, spaces,
+    full- or half-width forms or punctuation (、。「」・) is the same text."""
+    norm = unicodedata.normalize("NFKC", text)
+    kept = "".join(ch for ch in norm if unicodedata.category(ch) not in _NOT_TEXT)
+    return hashlib.sha256(kept.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _reason(exc: Exception, source: str | None) -> str:

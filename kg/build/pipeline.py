@@ -27,7 +27,7 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 
 from kg.build.events import EventCluster
-from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles
+from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles, text_fingerprint
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.build.outdir import STAGING_PREFIX, BuildOutdir  # noqa: F401  (STAGING_PREFIX: tests, bench)
 from kg.build.procs import signals_deferred
@@ -514,20 +514,6 @@ def merge_copies(articles: list[Article]) -> tuple[list[Article], int]:
             url=a.url or (urls[0] if urls else None), urls=urls,
             sources=tuple(c.source_path or c.doc_id for c in copies)))
     return out, len(articles) - len(out)
-
-
-_PUNCT = frozenset(["Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "Zs", "Zl", "Zp", "Cc", "Cf"])
-
-
-def text_fingerprint(text: str) -> str:
-    """The identity of an article's text for finding copies: SHA-256 of its NFKC form without white
-    space, punctuation and control characters, so a copy that differs only in line breaks, spaces,
-    full- or half-width forms or punctuation (、。「」・) is the same text."""
-    import unicodedata
-
-    norm = unicodedata.normalize("NFKC", text)
-    kept = "".join(ch for ch in norm if unicodedata.category(ch) not in _PUNCT)
-    return hashlib.sha256(kept.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _map_task(args: tuple[DocumentStatements, dict[int, EventCluster], str, bool]) -> ArticleResult:
