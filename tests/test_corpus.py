@@ -159,3 +159,109 @@ def test_partial_dates_cover_their_month_and_year() -> None:
     assert [d.isoformat() for d in date_range("2020")] == ["2020-01-01", "2020-12-31"]
     assert date_range("2018-05-31")[0] == date_range("2018-05-31")[1]
     assert date_range(None) is None
+
+
+# ---- the same article read twice ---------------------------------------------------------------
+
+SEED = Path(__file__).resolve().parent.parent / "seeds"
+EVENTS = ("Meeting", "Summit", "PhoneCall", "Visit")
+
+
+@pytest.fixture(scope="module")
+def seed_events(tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    """The events of the seed article built alone."""
+    result = build([SEED], tmp_path_factory.mktemp("seed") / "out", use_cache=False)
+    counts = {k: result.class_counts.get(k, 0) for k in EVENTS}
+    assert counts["Summit"] and counts["Visit"]
+    return counts
+
+
+def _copy_seed(folder: Path, name: str | None, sidecar: bool) -> Path:
+    folder.mkdir(parents=True)
+    txt = next(SEED.glob("*.txt"))
+    stem = name or txt.stem
+    (folder / f"{stem}.txt").write_bytes(txt.read_bytes())
+    if sidecar:
+        (folder / f"{stem}.meta.json").write_bytes(txt.with_name(txt.stem + ".meta.json").read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("name", [None, "copy_of_the_story"], ids=["same-name", "other-name"])
+@pytest.mark.parametrize("sidecars", ["both", "one"])
+def test_the_seed_twice_gives_the_seeds_events(tmp_path: Path, seed_events: dict[str, int], name: str | None,
+                                                sidecars: str) -> None:
+    a = _copy_seed(tmp_path / "agency", None, sidecar=True)
+    b = _copy_seed(tmp_path / "paper" / "intl", name, sidecar=sidecars == "both")
+    out = tmp_path / "out"
+    result = build([a, b], out, use_cache=False)
+    assert not result.skipped, result.skipped
+    assert result.documents == 1 and result.merged == 1
+    assert {k: result.class_counts.get(k, 0) for k in EVENTS} == seed_events
+    doc = json.loads((out / "statements.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert [Path(s).parent.name for s in doc["sources"]] == ["agency", "intl"]
+    assert doc["published"], "the copy with a sidecar gives the date"
+
+
+def test_a_copy_differing_in_spacing_and_punctuation_is_the_same_document(tmp_path: Path) -> None:
+    r1b = {**R1, "id": "r1-copy", "text": R1["text"].replace("、", " ").replace("。", "。\n\n"),
+           "url": "https://example.org/r1-copy"}
+    corpus = write_corpus(tmp_path / "c.jsonl", [{**R1, "url": "https://example.org/r1"}, r1b, OTHER])
+    result = build([corpus], tmp_path / "out", use_cache=False)
+    assert result.documents == 2 and result.merged == 1
+    g = Graph().parse(tmp_path / "out" / "graph.ttl")
+    from kg.namespaces import SCHEMA
+
+    urls = {str(u) for u in g.objects(URIRef("https://w3id.org/dipkg/id/doc/r1"), SCHEMA.url)}
+    assert urls == {"https://example.org/r1", "https://example.org/r1-copy"}
+    assert (URIRef("https://w3id.org/dipkg/id/doc/r1-copy"), None, None) not in g
+
+
+def _undated(doc: str, published: str, location: str | None = "place:北京",
+             event_class: str = "Meeting") -> DocumentStatements:
+    ev = Evidence(doc, 0, 10, "…", "meeting.comitative", 0.8)
+    m = MeetingStatement(("person:河野", "person:王毅"), event_class=event_class, location=location, doc_id=doc,
+                         evidence=(ev,))
+    return DocumentStatements(Article(doc, "", published=published), (), (m,))
+
+
+@pytest.mark.parametrize(("b", "merged"), [
+    (_undated("b", "2018-01-30"), True),  # two days later: the same occasion
+    (_undated("b", "2018-01-31"), True),  # the window's edge (three days)
+    (_undated("b", "2018-02-01"), False),  # four days later: another occasion
+    (_undated("b", "2018-01-29", location="place:東京"), False),  # another place
+    (_undated("b", "2018-01-29", location=None), False),  # a place against none
+    (_undated("b", "2018-01-29", event_class="Summit"), False),  # another class
+])
+def test_undated_reports_are_one_event_within_the_window(b: DocumentStatements, merged: bool) -> None:
+    from kg.build.events import UNDATED_WINDOW_DAYS
+
+    assert UNDATED_WINDOW_DAYS == 3
+    clusters = cluster_events([_undated("a", "2018-01-28"), b])
+    assert (("a", 0) in clusters and clusters[("a", 0)] is clusters.get(("b", 0))) is merged
+
+
+def test_an_undated_report_is_not_merged_with_a_dated_one() -> None:
+    dated = _undated("b", "2018-01-28")
+    s = dated.statements[0]
+    dated = DocumentStatements(dated.article, (), (MeetingStatement(**{**s.__dict__, "start": "2018-01-28"}),))
+    assert cluster_events([_undated("a", "2018-01-28"), dated]) == {}
+
+
+def test_clustering_is_linear_in_the_reports_of_one_pair() -> None:
+    """Ten thousand reports of one pair of ministers, a month apart each: no pair compared twice over."""
+    import time
+
+    from kg.build.events import EventReport, cluster_reports
+
+    fam = ("meeting", "meeting", "person:河野", "person:王毅")
+    start = date_range("2000-01-01")[0]  # type: ignore[index]
+    import datetime as dt
+
+    reports = [EventReport(f"d{i}", 0, fam, "Meeting", (start + dt.timedelta(days=30 * i)).isoformat(), None,
+                           None, "held", None) for i in range(10_000)]
+    reports += [EventReport(f"e{i}", 0, fam, "Meeting", (start + dt.timedelta(days=30 * i)).isoformat(), None,
+                            None, "held", None) for i in range(10_000)]
+    t0 = time.process_time()
+    clusters = cluster_reports(reports)
+    assert time.process_time() - t0 < 5  # quadratic would be 2·10^8 comparisons
+    assert len({id(c) for c in clusters.values()}) == 10_000
