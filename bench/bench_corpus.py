@@ -232,7 +232,7 @@ def main() -> int:
     try:
         say(f"statements of the shipped articles ({', '.join(str(p.relative_to(ROOT)) for p in SOURCES)})")
         base = base_statements(work, args.jobs)
-        say("parse time per article (ja_ginza, %d processes)" % args.jobs)
+        say(f"parse time per article (ja_ginza, {args.jobs} processes)")
         parse = parse_time_per_article(args.jobs, args.parse_copies)
         results["parse_s_per_article"] = parse
         say(f"  {parse * 1000:.0f} ms per article")
@@ -259,14 +259,15 @@ def main() -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     small, big = results["builds"][sizes[0]], results["builds"][sizes[-1]]
+    hi, lo = f"{sizes[-1] / 1000:g}k", f"{sizes[0] / 1000:g}k"
     rows = [
-        ("post-parse time per article, %dk / %dk" % (sizes[-1] // 1000, sizes[0] // 1000),
+        (f"post-parse time per article, {hi} / {lo}",
          big["per_article_ms"] / small["per_article_ms"], TARGET_TIME_RATIO, "≤"),
-        ("peak RSS of the build, all processes, %dk / %dk" % (sizes[-1] // 1000, sizes[0] // 1000),
+        (f"peak RSS of the build, all processes, {hi} / {lo}",
          big["peak_rss_mb"] / small["peak_rss_mb"], TARGET_RSS_RATIO, "≤"),
-        ("post-parse / parse time per article, at %dk" % (sizes[-1] // 1000),
+        (f"post-parse / parse time per article, at {hi}",
          big["per_article_ms"] / 1000 / results["parse_s_per_article"], TARGET_PARSE_SHARE, "≤"),
-        ("selective kg query, %dk / %dk build" % (sizes[-1] // 1000, sizes[0] // 1000),
+        (f"selective kg query, {hi} / {lo} build",
          big["query_s"] / small["query_s"], TARGET_QUERY_RATIO, "≤"),
     ]
     say("")

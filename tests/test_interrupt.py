@@ -72,7 +72,8 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> Corpora:
     small = base / "small.jsonl"
     small.write_text(json.dumps({"id": "prev", "text": paragraphs[0]}, ensure_ascii=False) + "\n", encoding="utf-8")
     big = base / "big.jsonl"
-    big.write_text("".join(json.dumps({"id": f"n{i:02d}", "text": text, "published": "2018-06-01"},
+    # distinct texts: copies of one text would be merged into one document
+    big.write_text("".join(json.dumps({"id": f"n{i:02d}", "text": f"{text}\n\n（第{i + 1}報）", "published": "2018-06-01"},
                                       ensure_ascii=False) + "\n" for i in range(N_ARTICLES)), encoding="utf-8")
     prev, ref = base / "prev", base / "ref"
     assert build([small], prev).conforms
@@ -213,16 +214,16 @@ def test_a_signal_while_writing_never_leaves_a_mix(corpora: Corpora, tmp_path: P
 
 
 # Simulated slow disk: one operation sleeps, and says on stderr when it has happened.
+# the files are streamed into the staging folder article by article: the signal comes between two articles
 SLOW_WRITES = textwrap.dedent("""
     import sys, time
-    import kg.build.pipeline as p
-    real = p.atomic_write_bytes
-    def slow(path, data):
-        real(path, data)
-        if path.parent.name.startswith(".kg-build-"):
-            print("kg-test: staged", path.name, file=sys.stderr, flush=True)
-            time.sleep(0.4)
-    p.atomic_write_bytes = slow
+    import kg.build.merge as m
+    real = m.SharedNodes.add
+    def slow(self, seq, nt):
+        real(self, seq, nt)
+        print("kg-test: staged", seq, file=sys.stderr, flush=True)
+        time.sleep(0.4)
+    m.SharedNodes.add = slow
     from kg.cli import main
     sys.argv[0] = "kg"
     main()
