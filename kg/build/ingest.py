@@ -438,7 +438,7 @@ def text_fingerprint(text: str) -> str:
     space, punctuation and control characters, so a copy that differs only in line breaks, spaces,
     full- or half-width forms or punctuation (、。「」・) is the same text."""
     norm = unicodedata.normalize("NFKC", text)
-    kept = "".join(ch for ch in norm if unicodedata.category(ch) not in _NOT_TEXT)
+    kept = "".join(ch for ch in norm if unicodedata.category(ch) not in _NOT_TEXT) or norm  # all punctuation: as is
     return hashlib.sha256(kept.encode("utf-8", "surrogatepass")).hexdigest()
 
 
