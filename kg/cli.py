@@ -121,8 +121,8 @@ def _terminate(signum: int, frame: object) -> None:
               help="base IRI of instance nodes")
 @click.option("--strict", is_flag=True, help="stop at the first unreadable input instead of skipping it")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="processes working at once: parse workers, then SHACL validation; 1 runs all in one "
-                   "process [default: one per core]")
+              help="processes working at once: parse workers, then workers mapping and validating each "
+                   "article; 1 runs all in one process [default: one per core]")
 @click.option("--no-cache", is_flag=True,
               help="parse every article again instead of reusing OUTDIR/.kg-cache for unchanged ones")
 @click.option("--neo4j", "to_neo4j", is_flag=True, help="also load the graph into Neo4j (see kg load for the options)")
@@ -133,7 +133,7 @@ def _terminate(signum: int, frame: object) -> None:
 @click.option("--max-article-size", "max_article_size", default="5MB", show_default=True, metavar="SIZE",
               help="skip (and list in skipped.json) an article larger than this: bytes of a .txt file or of the "
                    "text of a .jsonl line; 500KB, 20MB, ...")
-@click.option("-q", "--quiet", is_flag=True, help="no progress bar and no summary")
+@click.option("-q", "--quiet", is_flag=True, help="no progress (bar or lines) and no summary")
 @handle_errors
 def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path | None, base: str, strict: bool,
                   jobs: int | None, no_cache: bool, to_neo4j: bool, uri: str | None, user: str | None, password: str | None,
@@ -146,10 +146,15 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
     (exit 2; --strict stops at the first instead). If the graph does not conform to the shapes,
     the conforming part is still written, validation.ttl says why, and the exit code is 1.
 
-    Articles are parsed by -j worker processes, and as many share the SHACL validation (-j 1 does
-    everything in one process). A rebuild into the same OUTDIR parses only new or
-    changed articles (OUTDIR/.kg-cache) and gives the graph a build from scratch gives. The same
-    meeting or visit reported by several articles becomes one event with several sources.
+    Each article is parsed, then mapped and SHACL-validated on its own, by -j worker processes (-j 1
+    does everything in one process); the files are written article by article, so memory does not
+    grow with the corpus. A rebuild into the same OUTDIR redoes only new or changed articles
+    (OUTDIR/.kg-cache) and gives the graph a build from scratch gives. The same meeting or visit
+    reported by several articles becomes one event with several sources; copies of one text
+    become one document with every source.
+
+    Progress goes to stderr: a bar on a terminal, else a plain line every 10 seconds (CI logs);
+    --quiet shows neither.
 
     An article longer than 20,000 characters is parsed in chunks; one larger than
     --max-article-size is skipped. OUTDIR is locked while a build writes it (a second build into it
@@ -169,7 +174,7 @@ def build_command(inputs: tuple[Path, ...], outdir: Path, statements_file: Path 
         raise click.UsageError("give at least one INPUT (file or folder), or --statements FILE")
     max_bytes = parse_size(max_article_size)
     result = build(list(inputs), outdir, statements_file=statements_file, base=base,
-                   progress=not quiet and sys.stderr.isatty(), keep_going=not strict, jobs=jobs,
+                   progress=not quiet, keep_going=not strict, jobs=jobs,
                    use_cache=not no_cache, max_article_bytes=max_bytes)
     if not quiet:
         click.echo(result.summary())

@@ -265,3 +265,23 @@ def test_clustering_is_linear_in_the_reports_of_one_pair() -> None:
     clusters = cluster_reports(reports)
     assert time.process_time() - t0 < 5  # quadratic would be 2·10^8 comparisons
     assert len({id(c) for c in clusters.values()}) == 10_000
+
+
+def test_progress_is_plain_lines_off_a_terminal_and_nothing_with_quiet(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import kg.build.pipeline as pipeline
+    from kg.cli import main
+
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY", 0.0)  # a line at every step instead of every 10 s
+    corpus = write_corpus(tmp_path / "c.jsonl", [R1, R2, R3, OTHER])
+    res = CliRunner().invoke(main, ["build", str(corpus), "-o", str(tmp_path / "out"), "-j", "1"])
+    assert res.exit_code == 0, res.output
+    lines = res.stderr.splitlines()  # CliRunner's stderr is no terminal, as in a CI log
+    assert "extracting: 4/4 article(s) (100 %)" in "\n".join(lines), lines
+    assert any(line.startswith("mapping and validating: 4/4 article(s) (100 %), ") for line in lines), lines
+    assert not any("\r" in line or "\x1b" in line for line in lines), "no bar drawing off a terminal"
+    res = CliRunner().invoke(main, ["build", str(corpus), "-o", str(tmp_path / "out"), "-j", "1", "--quiet",
+                                    "--no-cache"])
+    assert res.exit_code == 0 and res.stderr == "" and res.stdout == ""

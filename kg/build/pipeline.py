@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import shutil
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -448,16 +449,20 @@ class StatementCache:
                 f.unlink(missing_ok=True)
 
 
+#: Seconds between two plain progress lines when stderr is not a terminal.
+PROGRESS_EVERY = 10.0
+
+
 class Progress:
-    """Progress of one phase on stderr: a bar on a terminal, else a plain line every few seconds
-    (CI logs), and nothing when ``enabled`` is false."""
+    """Progress of one phase on stderr: a bar on a terminal, else a plain line every PROGRESS_EVERY
+    seconds (CI logs), and nothing when ``enabled`` is false."""
 
     def __init__(self, enabled: bool, desc: str, total: int | None, unit: str = "article",
-                 every: float = 10.0) -> None:
-        import sys
+                 every: float | None = None) -> None:
         import time
 
-        self.desc, self.total, self.unit, self.every, self.n = desc, total, unit, every, 0
+        self.desc, self.total, self.unit, self.n = desc, total, unit, 0
+        self.every = PROGRESS_EVERY if every is None else every
         self.bar = None
         self.enabled = enabled
         self.clock = time.monotonic
@@ -638,7 +643,9 @@ def _extract_all(articles: list[Article], cache: StatementCache, progress: bool,
         if n_jobs > 1:  # longest first: the workers finish together instead of one waiting on a long text
             todo.sort(key=lambda a: len(a.text), reverse=True)
         by_source = {a.source_path or a.doc_id: a.doc_id for a in todo}
-        for ds in extract_articles(todo, bar.update, jobs=n_jobs, chunk_progress=progress):
+        # a long article's chunks: on a terminal only (elsewhere the periodic lines say enough)
+        chunks_shown = progress and sys.stderr.isatty()
+        for ds in extract_articles(todo, bar.update, jobs=n_jobs, chunk_progress=chunks_shown):
             if isinstance(ds, SkippedInput):
                 skipped.append(ds)
                 failed.add(by_source.get(ds.source, ds.source))
