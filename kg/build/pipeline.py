@@ -108,11 +108,26 @@ def _worker_init(parent: int) -> None:
     load_model()
 
 
+def extract_one(article: Article, show_progress: bool = False) -> DocumentStatements | SkippedInput:
+    """The article task: parse and extract one article in this process (kg.build.chunks.extract_article,
+    chunk by chunk when it is long); an article whose extraction fails is returned as skipped, with
+    the reason."""
+    from kg.build.chunks import extract_article, report_progress
+
+    try:
+        return extract_article(article, report_progress if show_progress else None)
+    except KgError as exc:
+        return SkippedInput(article.source_path or article.doc_id, str(exc))
+
+
 def _extract_batch(batch: list[Article], show_progress: bool = False) -> list[DocumentStatements | SkippedInput]:
     """Parse and extract a batch of articles in this process (a long article chunk by chunk); an article
-    whose extraction fails is returned as skipped, with the reason."""
+    whose extraction fails is returned as skipped, with the reason. One article is one article task
+    (:func:`extract_one`); several go through the parser as one stream."""
     from kg.build.chunks import extract_batch, report_progress
 
+    if len(batch) == 1:
+        return [extract_one(batch[0], show_progress)]
     return [SkippedInput(b.source_path or b.doc_id, str(r)) if isinstance(r, KgError) else r
             for b, r in zip(batch, extract_batch(batch, report_progress if show_progress else None), strict=True)]
 
