@@ -285,3 +285,28 @@ def test_progress_is_plain_lines_off_a_terminal_and_nothing_with_quiet(tmp_path:
     res = CliRunner().invoke(main, ["build", str(corpus), "-o", str(tmp_path / "out"), "-j", "1", "--quiet",
                                     "--no-cache"])
     assert res.exit_code == 0 and res.stderr == "" and res.stdout == ""
+
+
+def test_a_rebuild_reuses_each_unchanged_articles_mapped_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.build.pipeline as pipeline
+
+    corpus = write_corpus(tmp_path / "c.jsonl", [R1, OTHER])
+    out = tmp_path / "out"
+    build([corpus], out, jobs=1)
+    cache = out / ".kg-cache"
+    assert sorted(p.suffix for p in cache.iterdir()) == [".jsonl", ".jsonl", ".rdf", ".rdf"]
+    assert {p.stem for p in cache.glob("*.rdf")} == {p.stem for p in cache.glob("*.jsonl")}
+    before = outputs(out)
+    mapped: list[str] = []
+    real = pipeline.map_article
+
+    def spy(ds: DocumentStatements, *args: object) -> object:
+        mapped.append(ds.article.doc_id)
+        return real(ds, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "map_article", spy)
+    build([corpus], out, jobs=1)
+    assert mapped == [] and outputs(out) == before
+    write_corpus(corpus, [R1, {**OTHER, "text": OTHER["text"].replace("31日", "30日")}])
+    build([corpus], out, jobs=1)
+    assert mapped == ["o1"]

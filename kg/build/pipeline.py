@@ -681,6 +681,8 @@ def _extract_all(articles: list[Article], cache: StatementCache, progress: bool,
             yield DocumentStatements(dataclasses.replace(a, text=""), hit.entities, hit.statements)
 
     documents.keys = {k for _, k in kept}  # type: ignore[attr-defined]
+    # the documents come without their text: their cache keys are those of the articles as read
+    documents.key_of = {a.doc_id: k for a, k in kept}  # type: ignore[attr-defined]
     return documents
 
 
@@ -744,11 +746,12 @@ def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: Bui
             yield from _in_order(tasks(), _map_task, procs)
             return
         pending: list[tuple] = []  # articles whose result is not cached, mapped in order with the rest
+        key_of: dict[str, str] = getattr(documents, "key_of", {})
 
         def fresh() -> Iterator[tuple]:
             for t in tasks():
                 ds, cl = t[0], t[1]
-                key = cache_key(ds.article)
+                key = key_of.get(ds.article.doc_id) or cache_key(ds.article)
                 context = hashlib.sha256(f"{ctx}|{_clusters_text(cl)}".encode()).hexdigest()
                 hit = cache.get_result(key, context)
                 pending.append((hit, key, context))
