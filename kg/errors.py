@@ -47,3 +47,7 @@ class Neo4jError(KgError):
 
 class EvalError(KgError):
     """A gold annotation file is malformed, or the article it annotates is missing."""
+
+
+class ClusterError(KgError):
+    """The Dask scheduler cannot be reached, its workers cannot run this kg, or it was lost mid-build."""

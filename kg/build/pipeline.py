@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, URIRef
@@ -536,6 +537,28 @@ def merge_copies(articles: list[Article]) -> tuple[list[Article], int]:
     return out, len(articles) - len(out)
 
 
+class LocalRunner:
+    """The two article steps of a build on this machine: ``procs`` worker processes (forked, each
+    dying with the build), or this process alone for 1. kg.build.cluster.DaskRunner does the same on
+    a Dask cluster."""
+
+    def __init__(self, procs: int) -> None:
+        self.procs = procs
+
+    def extract(self, articles: list[Article], progress: Callable[[int], None] | None = None,
+                chunk_progress: bool = False) -> Iterator[DocumentStatements | SkippedInput]:
+        """Each article parsed and extracted (a failure its SkippedInput), as they are done."""
+        n_jobs = max(1, min(self.procs, max(1, len(articles) // 2)))
+        if n_jobs > 1:  # longest first: the workers finish together instead of one waiting on a long text
+            articles = sorted(articles, key=lambda a: len(a.text), reverse=True)
+        return extract_articles(articles, progress, jobs=n_jobs, chunk_progress=chunk_progress)
+
+    def map_in_order(self, tasks: Iterator[tuple], fn: Callable[[tuple], ArticleResult | None]
+                     ) -> Iterator[ArticleResult | None]:
+        """``fn`` over ``tasks``, the results in the tasks' order."""
+        return _in_order(tasks, fn, self.procs)  # type: ignore[arg-type]
+
+
 def _map_task(args: tuple[DocumentStatements, dict[int, EventCluster], str, bool]) -> ArticleResult:
     return map_article(*args)
 
@@ -583,7 +606,8 @@ def _write_store(staging: Path, graph_ttl: Path, nquads: Path) -> None:
 
 def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = None, base: str = DEFAULT_BASE,
           progress: bool = False, keep_going: bool = True, validate: bool = True, jobs: int | None = 1,
-          use_cache: bool = True, max_article_bytes: int = MAX_ARTICLE_BYTES) -> BuildResult:
+          use_cache: bool = True, max_article_bytes: int = MAX_ARTICLE_BYTES,
+          scheduler: str | None = None) -> BuildResult:
     """Build OUTDIR from articles (or from a statements file). Raises KgError on bad input.
 
     The article is the unit of work: it is parsed and its statements extracted (a long one chunk by
@@ -599,19 +623,26 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     articles that changed and gives the files a build from scratch gives. An article of more than
     ``max_article_bytes`` is skipped (kg.build.ingest). OUTDIR is checked and locked before any input
     is read and switched to the new outputs at once at the end (kg.build.outdir).
+
+    ``scheduler``: run the article steps as Dask tasks on the scheduler at that address, or on a
+    LocalCluster of N processes for ``local:N`` (kg.build.cluster); ``jobs`` is then not used. The
+    corpus step, the cache and OUTDIR stay here: the outputs are those of a local build.
     """
     Mapper(base)  # a bad base is bad input, before any work
-    with BuildOutdir(outdir) as out:  # checked and locked before any input is read
-        return _build(inputs, out, statements_file=statements_file, base=base, progress=progress,
-                      keep_going=keep_going, validate=validate, jobs=jobs, use_cache=use_cache,
+    with BuildOutdir(outdir) as out, contextlib.ExitStack() as stack:  # checked and locked before any input is read
+        runner: LocalRunner | Any = LocalRunner(max(1, jobs or os.cpu_count() or 1))
+        if scheduler:
+            from kg.build.cluster import DaskRunner, connect
+
+            runner = DaskRunner(stack.enter_context(connect(scheduler)))
+        return _build(inputs, out, runner, statements_file=statements_file, base=base, progress=progress,
+                      keep_going=keep_going, validate=validate, use_cache=use_cache,
                       max_article_bytes=max_article_bytes)
 
 
-def _build(inputs: list[Path], out: BuildOutdir, *, statements_file: Path | None, base: str, progress: bool,
-           keep_going: bool, validate: bool, jobs: int | None, use_cache: bool,
-           max_article_bytes: int) -> BuildResult:
+def _build(inputs: list[Path], out: BuildOutdir, runner: Any, *, statements_file: Path | None, base: str,
+           progress: bool, keep_going: bool, validate: bool, use_cache: bool, max_article_bytes: int) -> BuildResult:
     outdir = out.path
-    procs = max(1, jobs or os.cpu_count() or 1)
     skipped: list[SkippedInput] = []
     warnings: list[str] = []
     merged_copies = 0
@@ -632,9 +663,8 @@ def _build(inputs: list[Path], out: BuildOutdir, *, statements_file: Path | None
         articles, merged_copies = merge_copies(articles)
         # without the cache, the extracted statements are kept in the staging folder's temporary files
         cache = StatementCache(outdir if use_cache else out.tmpdir())
-        documents = _extract_all(articles, cache, progress, procs, skipped)
-    result = _corpus_step(documents, out, cache, base=base, validate=validate, procs=procs,
-                          progress=progress)
+        documents = _extract_all(articles, cache, progress, runner, skipped)
+    result = _corpus_step(documents, out, cache, runner, base=base, validate=validate, progress=progress)
     write_outputs(out, skipped)
     if cache is not None and use_cache:
         cache.prune(result.keys)
@@ -643,7 +673,7 @@ def _build(inputs: list[Path], out: BuildOutdir, *, statements_file: Path | None
                        warnings=warnings)
 
 
-def _extract_all(articles: list[Article], cache: StatementCache, progress: bool, procs: int,
+def _extract_all(articles: list[Article], cache: StatementCache, progress: bool, runner: Any,
                  skipped: list[SkippedInput]) -> Callable[[], Iterator[DocumentStatements]]:
     """Parse and extract the articles the cache does not hold, putting each into the cache as it comes
     (an article whose extraction fails goes to ``skipped``); returns the documents' statements in
@@ -651,16 +681,13 @@ def _extract_all(articles: list[Article], cache: StatementCache, progress: bool,
     keys = [cache_key(a) for a in articles]
     todo = [a for a, k in zip(articles, keys, strict=True) if not cache.has(k, a.doc_id)]
     key_of = dict(zip((a.doc_id for a in articles), keys, strict=True))
-    n_jobs = max(1, min(procs, max(1, len(todo) // 2)))
     bar = Progress(progress and len(todo) > 3, "extracting", len(todo))
     failed: set[str] = set()
     try:
-        if n_jobs > 1:  # longest first: the workers finish together instead of one waiting on a long text
-            todo.sort(key=lambda a: len(a.text), reverse=True)
         by_source = {a.source_path or a.doc_id: a.doc_id for a in todo}
         # a long article's chunks: on a terminal only (elsewhere the periodic lines say enough)
         chunks_shown = progress and sys.stderr.isatty()
-        for ds in extract_articles(todo, bar.update, jobs=n_jobs, chunk_progress=chunks_shown):
+        for ds in runner.extract(todo, bar.update, chunk_progress=chunks_shown):
             if isinstance(ds, SkippedInput):
                 skipped.append(ds)
                 failed.add(by_source.get(ds.source, ds.source))
@@ -699,7 +726,7 @@ class _CorpusResult:
 
 
 def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: BuildOutdir,
-                 cache: StatementCache | None, *, base: str, validate: bool, procs: int,
+                 cache: StatementCache | None, runner: Any, *, base: str, validate: bool,
                  progress: bool) -> _CorpusResult:
     """Everything after extraction, streamed: statements.jsonl and the event records (first pass over
     the documents), then each article mapped, validated and written (second pass), then the shared
@@ -743,7 +770,7 @@ def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: Bui
 
     def results() -> Iterator[ArticleResult]:
         if cache is None:
-            yield from _in_order(tasks(), _map_task, procs)
+            yield from runner.map_in_order(tasks(), _map_task)
             return
         pending: list[tuple] = []  # articles whose result is not cached, mapped in order with the rest
         key_of: dict[str, str] = getattr(documents, "key_of", {})
@@ -760,10 +787,7 @@ def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: Bui
                 else:
                     yield ()  # a placeholder keeps the order
 
-        def run(t: tuple) -> ArticleResult | None:
-            return map_article(*t) if t else None
-
-        mapped = _in_order(fresh(), _maybe_map_task if procs > 1 else run, procs)  # type: ignore[arg-type]
+        mapped = runner.map_in_order(fresh(), _maybe_map_task)
         for res in mapped:
             hit, key, context = pending.pop(0)
             if res is None:

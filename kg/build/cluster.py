@@ -1,0 +1,215 @@
+"""The article steps of a build on a Dask cluster: ``kg build … --scheduler ADDRESS``.
+
+Each article is a Dask task, twice, as on one machine: first parsed and extracted
+(:func:`kg.build.pipeline.extract_one`, which calls :func:`kg.build.chunks.extract_article`), then,
+once the client has clustered the events of all the articles, mapped, validated and serialised
+(:func:`kg.build.pipeline.map_article`). The results come back to the client as they finish
+(``as_completed``); the client keeps the cache, runs the corpus step and writes OUTDIR, so the
+outputs, the cache and the exit codes are those of a local build and the graph is byte-identical
+to ``-j 1``. Workers receive the articles' text and send back records: they need the same kg
+installed, not the inputs or OUTDIR.
+
+Failures are Dask's to handle: a task whose worker dies is run again elsewhere (the scheduler's
+``distributed.scheduler.allowed-failures``), a task that raises is tried again ``RETRIES`` times;
+an article whose task fails on every try is listed as skipped, with the reason, like an unreadable
+input. Each worker loads the ja_ginza model once, when it joins (:class:`ModelPlugin`).
+
+``local:N`` starts a LocalCluster of N worker processes (one thread each) for the build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from kg.errors import ClusterError
+
+#: The environment variable that gives the scheduler when --scheduler is not given (Dask's own name).
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
+#: How many more times an article's task is tried after it raised (Dask's ``retries``).
+RETRIES = 2
+#: Tasks in flight per worker thread: enough to keep every worker busy, few enough that memory stays bounded.
+IN_FLIGHT_PER_THREAD = 4
+#: Seconds to wait for the scheduler when connecting.
+CONNECT_TIMEOUT = 30
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _model_plugin() -> Any:
+    from distributed import WorkerPlugin
+
+    class ModelPlugin(WorkerPlugin):
+        """Loads the ja_ginza model once per worker, when it joins the cluster (and again in a worker
+        that replaces one that died)."""
+
+        name = "kg-ja-ginza"
+
+        def setup(self, worker: Any) -> None:
+            from kg.build.nlp import load_model
+
+            load_model()
+
+    return ModelPlugin()
+
+
+def _fingerprint() -> str:
+    from kg.build.pipeline import extractor_fingerprint
+
+    return extractor_fingerprint()
+
+
+@contextlib.contextmanager
+def connect(address: str) -> Iterator[Any]:
+    """A Dask client of the scheduler at ``address``, or of a LocalCluster of N processes for
+    ``local:N``; the workers have the model loaded and run the same extractor as this process."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise ClusterError(f"--scheduler needs dask's distributed package: {exc}") from exc
+    with contextlib.ExitStack() as stack:
+        if address.startswith("local:"):
+            n = address[len("local:"):]
+            if not n.isdigit() or int(n) < 1:
+                raise ClusterError(f"--scheduler {address}: local:N needs a number of workers N of 1 or more")
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
+                silence_logs=logging.CRITICAL))  # a failed task is reported once, as skipped
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT))
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ClusterError(f"--scheduler {address}: cannot reach the Dask scheduler: {exc}") from exc
+        client.register_plugin(_model_plugin())
+        mine = _fingerprint()
+        theirs = client.run(_fingerprint)
+        if not theirs:
+            raise ClusterError(f"--scheduler {address}: the scheduler has no workers")
+        other = sorted(w for w, f in theirs.items() if f != mine)
+        if other:
+            raise ClusterError(f"--scheduler {address}: worker(s) {', '.join(other)} run another version of kg's "
+                               "extractor (code or data); install the same kg on every worker")
+        yield client
+
+
+class DaskRunner:
+    """The two article steps of a build, as tasks on a Dask client's cluster."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.build = uuid.uuid4().hex[:12]  # task keys of this build, apart from another build's
+
+    def window(self) -> int:
+        return max(2, IN_FLIGHT_PER_THREAD * sum(self.client.nthreads().values()))
+
+    def extract(self, articles: list[Any], progress: Callable[[int], None] | None = None,
+                chunk_progress: bool = False) -> Iterator[Any]:
+        """Each article parsed and extracted as a task of its own; results as they finish: its
+        DocumentStatements, or a SkippedInput when its task failed on every try. (A long article's
+        chunks are reported by the worker's log, not here: ``chunk_progress`` is not used.)"""
+        from kg.build.ingest import SkippedInput
+        from kg.build.pipeline import extract_one
+
+        def failed(art: Any, exc: BaseException) -> SkippedInput:
+            return SkippedInput(art.source_path or art.doc_id, _failure(art.source_path or art.doc_id, exc))
+
+        for _, res in self._stream(extract_one, articles, "extract", ordered=False, failed=failed):
+            yield res
+            if progress:
+                progress(1)
+
+    def map_in_order(self, tasks: Iterable[tuple], fn: Callable[[tuple], R]) -> Iterator[R]:
+        """``fn`` over ``tasks`` on the cluster, the results in the tasks' order (the files are written
+        in the build's order); an empty task (an article whose result is cached) is run here. A task that fails on every try stops the build: mapping is the
+        project's own code, the same for every article, and its failure is no property of one input."""
+
+        def failed(task: tuple, exc: BaseException) -> R:
+            doc = task[0].article.doc_id if task and hasattr(task[0], "article") else "?"
+            raise ClusterError(f"document {doc}: {_failure(doc, exc)}") from exc
+
+        for _, res in self._stream(fn, tasks, "map", ordered=True, failed=failed, here=lambda t: not t):
+            yield res
+
+    def _stream(self, fn: Callable[[T], R], items: Iterable[T], kind: str, *, ordered: bool,
+                failed: Callable[[T, BaseException], R],
+                here: Callable[[T], bool] | None = None) -> Iterator[tuple[T, R]]:
+        """``fn`` over ``items`` as Dask tasks, at most :meth:`window` in flight; results as they finish
+        (``ordered``: handed on in the items' order). Items for which ``here`` is true are no task:
+        ``fn`` runs on them in this process."""
+        from distributed import as_completed
+
+        it = iter(enumerate(items))
+        window = self.window()
+        pending: dict[Any, tuple[int, T]] = {}
+        done: dict[int, tuple[T, R]] = {}
+        next_out = 0
+        ac = as_completed()
+
+        def submit() -> None:
+            while len(pending) + len(done) < window:
+                nxt = next(it, None)
+                if nxt is None:
+                    return
+                seq, item = nxt
+                if here is not None and here(item):
+                    done[seq] = (item, fn(item))
+                    continue
+                fut = self.client.submit(fn, item, key=f"kg-{kind}-{self.build}-{seq}", retries=RETRIES, pure=False)
+                pending[fut] = (seq, item)
+                ac.add(fut)
+
+        try:
+            submit()
+            while pending or done:
+                if not pending:  # only items run here are left to hand on
+                    while next_out in done:
+                        yield done.pop(next_out)
+                        next_out += 1
+                    submit()
+                    continue
+                fut = next(ac)
+                seq, item = pending.pop(fut)
+                try:
+                    res = fut.result()
+                except Exception as exc:  # the task's own exception, after Dask's retries
+                    if _lost(exc):
+                        raise ClusterError(f"lost the Dask scheduler during the build: {exc}") from exc
+                    res = failed(item, exc)
+                fut.release()
+                if not ordered:
+                    submit()
+                    yield item, res
+                    continue
+                done[seq] = (item, res)
+                while next_out in done:
+                    yield done.pop(next_out)
+                    next_out += 1
+                submit()
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+def _lost(exc: BaseException) -> bool:
+    """The client lost its scheduler (the task's fate is unknown), rather than the task failing."""
+    import asyncio
+    import concurrent.futures as cf
+
+    return isinstance(exc, (asyncio.CancelledError, cf.CancelledError))
+
+
+def _failure(source: str, exc: BaseException) -> str:
+    """Why an article's task failed on every try, in one line naming it."""
+    from distributed import KilledWorker
+
+    if isinstance(exc, KilledWorker):
+        why = "the worker running it died on every try"
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        why = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return f"{source}: its task failed on every try on the cluster ({why})"
