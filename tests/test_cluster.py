@@ -241,3 +241,27 @@ def test_an_unreachable_scheduler_is_one_error_line(tmp_path: Path, corpus: Path
     with pytest.raises(cluster_mod.ClusterError, match="cannot reach the Dask scheduler"):
         build([corpus], tmp_path / "out", scheduler="tcp://127.0.0.1:9")  # the discard port: nobody listens
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_with_local_n_is_one_line_and_leaves_no_worker(tmp_path: Path) -> None:
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({**r, "id": f"{r['id']}-{i}", "text": f"{r['text']}（第{i}報）"},
+                                       ensure_ascii=False) + "\n" for i in range(30) for r in ROWS), encoding="utf-8")
+    out = tmp_path / "out"
+    # its own session with SIGINT at its default, so that the signal goes to the whole process group,
+    # as a terminal's Ctrl-C does
+    proc = kg("build", str(many), "-o", str(out), "--scheduler", "local:2", start_new_session=True,
+              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and not any((out / ".kg-cache").glob("*.jsonl")):
+        time.sleep(0.1)  # until articles come back from the workers
+    workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert proc.poll() is None and len(workers) >= 2, "the build ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.splitlines() == [
+        "Error: interrupted; no output was left half-written (run the command again to finish)"], err
+    time.sleep(2)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()]
+    assert not (out / "graph.ttl").exists()

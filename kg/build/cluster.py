@@ -57,6 +57,25 @@ def _model_plugin() -> Any:
     return ModelPlugin()
 
 
+def _quiet_plugin() -> Any:
+    from distributed import WorkerPlugin
+
+    class QuietInterrupt(WorkerPlugin):
+        """Makes a worker of the build's own LocalCluster ignore SIGINT, which a terminal sends to the
+        whole process group: the build answers Ctrl-C with one line and stops its cluster itself."""
+
+        name = "kg-quiet-interrupt"
+
+        def setup(self, worker: Any) -> None:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return QuietInterrupt()
+
+
 def _fingerprint() -> str:
     from kg.build.pipeline import extractor_fingerprint
 
@@ -76,10 +95,14 @@ def connect(address: str) -> Iterator[Any]:
             n = address[len("local:"):]
             if not n.isdigit() or int(n) < 1:
                 raise ClusterError(f"--scheduler {address}: local:N needs a number of workers N of 1 or more")
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0",
-                silence_logs=logging.CRITICAL))  # a failed task is reported once, as skipped
+            from kg.build.procs import signals_deferred
+
+            with signals_deferred():  # a Ctrl-C while the workers start waits until they can be stopped
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=":0", silence_logs=logging.CRITICAL))  # a failed task is reported once
             client = stack.enter_context(Client(cluster))
+            client.register_plugin(_quiet_plugin())
         else:
             try:
                 client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT))
