@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -35,6 +36,8 @@ RETRIES = 2
 IN_FLIGHT_PER_THREAD = 4
 #: Seconds to wait for the scheduler when connecting.
 CONNECT_TIMEOUT = 30
+#: Seconds to wait for a first worker (a batch system may take a while to start them).
+WORKERS_TIMEOUT = 600
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -108,11 +111,18 @@ def connect(address: str) -> Iterator[Any]:
                 client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT))
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ClusterError(f"--scheduler {address}: cannot reach the Dask scheduler: {exc}") from exc
-        client.register_plugin(_model_plugin())
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+        except TimeoutError as exc:
+            raise ClusterError(f"--scheduler {address}: no worker joined the scheduler in {WORKERS_TIMEOUT} s") from exc
+        try:
+            client.register_plugin(_model_plugin())
+            theirs = client.run(_fingerprint)
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise ClusterError(f"--scheduler {address}: the workers cannot run kg ({type(exc).__name__}: {first}); "
+                               "install the same kg on every worker") from exc
         mine = _fingerprint()
-        theirs = client.run(_fingerprint)
-        if not theirs:
-            raise ClusterError(f"--scheduler {address}: the scheduler has no workers")
         other = sorted(w for w, f in theirs.items() if f != mine)
         if other:
             raise ClusterError(f"--scheduler {address}: worker(s) {', '.join(other)} run another version of kg's "
@@ -126,9 +136,17 @@ class DaskRunner:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.build = uuid.uuid4().hex[:12]  # task keys of this build, apart from another build's
+        self._asked = -1.0
+        self._window = 2
 
     def window(self) -> int:
-        return max(2, IN_FLIGHT_PER_THREAD * sum(self.client.nthreads().values()))
+        """Tasks to keep in flight: a few per worker thread the cluster has now (asked again at most
+        once a second, as workers join or leave)."""
+        now = time.monotonic()
+        if now - self._asked >= 1.0:
+            self._asked = now
+            self._window = max(2, IN_FLIGHT_PER_THREAD * sum(self.client.nthreads().values()))
+        return self._window
 
     def extract(self, articles: list[Any], progress: Callable[[int], None] | None = None,
                 chunk_progress: bool = False) -> Iterator[Any]:
@@ -167,14 +185,13 @@ class DaskRunner:
         from distributed import as_completed
 
         it = iter(enumerate(items))
-        window = self.window()
         pending: dict[Any, tuple[int, T]] = {}
         done: dict[int, tuple[T, R]] = {}
         next_out = 0
         ac = as_completed()
 
         def submit() -> None:
-            while len(pending) + len(done) < window:
+            while len(pending) + len(done) < self.window():
                 nxt = next(it, None)
                 if nxt is None:
                     return
