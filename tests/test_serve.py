@@ -34,6 +34,7 @@ from rdflib.compare import isomorphic
 
 from kg.errors import QueryError
 from kg.readers.serve import (
+    QueryPool,
     ServeConfig,
     SparqlServer,
     negotiate,
@@ -913,6 +914,33 @@ def test_stopping_lets_a_request_in_flight_finish_within_the_grace_then_answers_
         assert status == 503 and "the server is stopping" in body
     finally:
         client.join(10)
+
+
+def test_a_worker_stopped_from_two_threads_at_once_closes_its_pipe_once() -> None:
+    """The pool closing while the request holding a worker gives up on it: both stop the worker, and
+    neither may fail (or close a descriptor the other one already closed)."""
+    pool = QueryPool(SAMPLE, size=1)
+    try:
+        (w,) = list(pool._all)
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(8)
+
+        def stop() -> None:
+            barrier.wait()
+            try:
+                w.stop()
+            except BaseException as exc:  # noqa: BLE001 - the test reports any of them
+                errors.append(exc)
+
+        threads = [threading.Thread(target=stop) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(10)
+        assert errors == []
+        assert w.conn.closed and not w.proc.is_alive()
+    finally:
+        pool.close(wait=0.5)
 
 
 def test_logs_are_one_line_per_request_and_no_tracebacks_when_clients_hang_up() -> None:

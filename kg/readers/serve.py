@@ -268,6 +268,8 @@ class _Worker:
         self.proc.start()
         child.close()
         self.ready = False
+        self._stop_lock = threading.Lock()
+        self._stopped = False
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until the graph is loaded; raises :class:`QueryError` if loading failed."""
@@ -281,11 +283,17 @@ class _Worker:
         self.ready = True
 
     def stop(self) -> None:
-        """Kill the process at once (a timed-out query) and reap it."""
-        if self.proc.is_alive():
-            self.proc.kill()
-        self.proc.join(5)
-        self.conn.close()
+        """Kill the process at once (a timed-out query) and reap it. Safe to call from two threads
+        (the pool closing while the request that holds the worker gives up on it): the pipe is
+        closed once, never a descriptor that another file may have taken since."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(5)
+            self.conn.close()
 
 
 @dataclass(frozen=True)
