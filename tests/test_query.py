@@ -24,6 +24,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import XSD
 from rdflib.query import Result
 
+from conftest import COPIES
 from kg.cli import main
 from kg.errors import QueryError, ReadError
 from kg.readers.query import (
@@ -640,6 +641,52 @@ def test_twenty_copies_answer_what_one_copy_answers(corpus_build: Path, corpus_c
         assert many.rows == one.rows
     reference = SparqlStore.open(corpus_copies_build / "graph.ttl").query(text, bindings=bindings)
     assert sorted(many.rows, key=repr) == sorted(reference.rows, key=repr)
+
+
+@pytest.fixture(scope="module")
+def text_copies_build(tmp_path_factory: pytest.TempPathFactory, corpus_inputs: list[Path]) -> Path:
+    """A build (``out``) of 20 copies of every text of the multi-article corpus, as a syndicated story
+    arrives: each copy under a file name of its own in a folder of its own, half of them without a
+    sidecar; and (``one``) a build of the first copy alone."""
+    from kg.build.pipeline import build
+
+    tmp = tmp_path_factory.mktemp("text-copies")
+    texts = sorted(p for folder in corpus_inputs for p in folder.glob("*.txt"))
+    for k in range(COPIES):
+        folder = tmp / "in" / f"outlet{k:02d}"
+        folder.mkdir(parents=True)
+        for t in texts:
+            (folder / f"k{k:02d}_{t.name}").write_bytes(t.read_bytes())
+            meta = t.with_suffix(".meta.json")
+            if k % 2 == 0 and meta.exists():
+                (folder / f"k{k:02d}_{meta.name}").write_bytes(meta.read_bytes())
+    # the first copy of each text has its sidecar, so every document keeps the date one copy gives
+    out = tmp / "out"
+    result = build([tmp / "in"], out)
+    assert result.conforms, result.summary_text
+    assert result.documents == len(texts) == 3
+    one = tmp / "one"  # the first copy alone: the same file names, so the same document ids
+    assert build([tmp / "in" / "outlet00"], one).documents == 3
+    return tmp
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [q.name for q in QUERIES])
+def test_twenty_copies_of_the_texts_answer_exactly_what_one_copy_answers(corpus_build: Path,
+                                                                          text_copies_build: Path,
+                                                                          name: str) -> None:
+    """Copies of one text are one document: every example query gives the rows of one copy, row for
+    row, through the store and through graph.ttl."""
+    text = read_query_file(ROOT / "queries" / name)
+    bindings = _bindings_for(name)
+    one = SparqlStore.open(text_copies_build / "one").query(text, bindings=bindings)
+    many = SparqlStore.open(text_copies_build / "out").query(text, bindings=bindings)
+    assert one.rows, name
+    assert many.variables == one.variables
+    assert sorted(many.rows, key=repr) == sorted(one.rows, key=repr)
+    assert len(one.rows) == len(SparqlStore.open(corpus_build).query(text, bindings=bindings).rows)
+    in_memory = SparqlStore.open(text_copies_build / "out" / "graph.ttl").query(text, bindings=bindings)
+    assert sorted(in_memory.rows, key=repr) == sorted(one.rows, key=repr)
 
 
 @pytest.mark.slow
