@@ -81,6 +81,42 @@ def test_the_default_graph_is_graph_ttl_and_each_document_is_a_named_graph(corpu
             assert triples_of(b.store, ox.NamedNode(name)) == set(ds.graph(URIRef(name)))
 
 
+def test_files_loaded_in_many_batches_give_the_same_store(corpus_build: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader's memory is bounded by its batch, so a large build is loaded in many batches: with a
+    batch of 97 quads the default graph and every named graph hold exactly what the files hold."""
+    import kg.readers.store as store_mod
+
+    calls: list[int] = []
+    real = ox.Store
+
+    class Counting:  # the real store, with its batches counted
+        def __init__(self, path: str) -> None:
+            self._store = real(path)
+
+        def bulk_extend(self, quads: list[ox.Quad]) -> None:
+            calls.append(len(quads))
+            self._store.bulk_extend(quads)
+
+        def __len__(self) -> int:
+            return len(self._store)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._store, name)
+
+    monkeypatch.setattr(store_mod, "LOAD_BATCH", 97)
+    monkeypatch.setattr(store_mod.ox, "Store", Counting)
+    src = corpus_build / STORE_DIR / "manifest.json"
+    manifest = write_store(tmp_path / "store", corpus_build / "graph.ttl", [corpus_build / "graph.trig"])
+    monkeypatch.undo()
+    assert max(calls) == 97 and sum(calls) == manifest["quads"] > 97 * 10
+    assert {k: manifest[k] for k in ("triples", "named_graphs", "quads")} == \
+        {k: json.loads(src.read_text(encoding="utf-8"))[k] for k in ("triples", "named_graphs", "quads")}
+    batched = ox.Store.read_only(str(tmp_path / "store" / "oxigraph"))
+    whole = ox.Store.read_only(str(corpus_build / STORE_DIR / "oxigraph"))
+    assert set(batched) == set(whole)
+
+
 def test_a_construct_of_the_whole_graph_keeps_every_term_and_conforms_to_the_shapes(corpus_build: Path) -> None:
     """Datatypes and lexical forms survive the store (xsd:integer offsets, canonical decimals)."""
     result = run_query(corpus_build, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")

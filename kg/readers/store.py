@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import re
@@ -53,6 +54,8 @@ GRAPH_FILE = "graph.ttl"
 ARTICLE_FILE = "graph.trig"
 
 _DB = "oxigraph"
+#: Quads handed to Oxigraph's bulk loader at a time: its memory is bounded by this, not by the build.
+LOAD_BATCH = 200_000
 _MANIFEST = "manifest.json"
 _STAGING_PREFIX = ".kg-build-store-"  # a build removes leftovers of killed runs (its staging prefix)
 
@@ -98,6 +101,7 @@ def write_store(dest: Path, graph_file: Path, article_files: Iterable[Path] = ()
         graphs = _count(store, "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
         quads = len(store)
         store.flush()
+        store.optimize()  # the batches' files compacted: reads touch fewer of them
     finally:
         del store  # closes the database before the folder is moved
     manifest = {
@@ -115,9 +119,18 @@ def write_store(dest: Path, graph_file: Path, article_files: Iterable[Path] = ()
 
 
 def _bulk_load(store: ox.Store, path: Path, graph: ox.DefaultGraph | None) -> None:
-    """Bulk-load one file; a syntax error names the file."""
+    """Bulk-load one file, streamed, :data:`LOAD_BATCH` quads at a time; a syntax error names the file.
+
+    Oxigraph's bulk loader keeps up to a million quads per thread in memory before it writes them
+    out (``Store.bulk_load`` on a whole file took 0.7 GB at 1.3 million quads and 2.2 GB at 13
+    million); batches of :data:`LOAD_BATCH` bound it whatever the size of the build."""
+    fmt = _load_format(path)
     try:
-        store.bulk_load(path=str(path), format=_load_format(path), to_graph=graph)
+        quads: Iterator[ox.Quad] = ox.parse(path=str(path), format=fmt)
+        if graph is not None:
+            quads = (ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+        while batch := list(itertools.islice(quads, LOAD_BATCH)):
+            store.bulk_extend(batch)
     except SyntaxError as exc:
         raise SyntaxError(f"{path}: not valid RDF: {_first_line(exc)}") from None
 
