@@ -310,3 +310,35 @@ def test_a_rebuild_reuses_each_unchanged_articles_mapped_graph(tmp_path: Path, m
     write_corpus(corpus, [R1, {**OTHER, "text": OTHER["text"].replace("31日", "30日")}])
     build([corpus], out, jobs=1)
     assert mapped == ["o1"]
+
+
+def _pid(_: tuple) -> int:
+    import os
+
+    return os.getpid()
+
+
+def test_mapping_workers_are_forked_before_the_corpus_is_read_and_stopped_when_unused() -> None:
+    """``-j N`` forks its mapping workers before the corpus step reads the documents (a worker forked
+    later starts with a copy of the corpus's event records), the mapping runs on exactly those, and
+    workers no mapping took over are stopped."""
+    import os
+
+    import psutil
+
+    from kg.build.pipeline import LocalRunner
+
+    runner = LocalRunner(2)
+    runner.prepare()
+    forked = {c.pid for c in psutil.Process().children() if c.is_running()}
+    assert len(forked) >= 2
+    used = set(runner.map_in_order(iter([()] * 20), _pid))
+    assert used <= forked and os.getpid() not in used and len(used) == 2
+
+    unused = LocalRunner(2)
+    unused.prepare()
+    workers = [c for c in psutil.Process().children() if c.pid not in forked]
+    assert len(workers) >= 2
+    unused.discard()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
