@@ -55,7 +55,7 @@ ARTICLE_FILE = "graph.trig"
 
 _DB = "oxigraph"
 #: Quads handed to Oxigraph's bulk loader at a time: its memory is bounded by this, not by the build.
-LOAD_BATCH = 200_000
+LOAD_BATCH = 100_000
 _MANIFEST = "manifest.json"
 _STAGING_PREFIX = ".kg-build-store-"  # a build removes leftovers of killed runs (its staging prefix)
 
