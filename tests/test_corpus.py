@@ -314,7 +314,9 @@ def test_a_rebuild_reuses_each_unchanged_articles_mapped_graph(tmp_path: Path, m
 
 def _pid(_: tuple) -> int:
     import os
+    import time
 
+    time.sleep(0.05)  # long enough that both workers take tasks
     return os.getpid()
 
 
