@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import COPIES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import Graph, Literal, URIRef
@@ -24,7 +25,6 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import XSD
 from rdflib.query import Result
 
-from conftest import COPIES
 from kg.cli import main
 from kg.errors import QueryError, ReadError
 from kg.readers.query import (

@@ -929,7 +929,7 @@ def test_a_worker_stopped_from_two_threads_at_once_closes_its_pipe_once() -> Non
             barrier.wait()
             try:
                 w.stop()
-            except BaseException as exc:  # noqa: BLE001 - the test reports any of them
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=stop) for _ in range(8)]
