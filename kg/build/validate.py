@@ -279,23 +279,10 @@ def _validate_forked(data: Graph, parts: list[Graph], tmpdir: Path | None = None
         for fh in files:
             fh.seek(0)
             outputs.append(json.loads(fh.read()))
-    merged = Graph()
-    for out in outputs:
-        merged.parse(data=out["report"], format="nt")
-    report = Graph()
-    node = BNode()
-    reports = set(merged.subjects(RDF.type, SH.ValidationReport))
-    conforms = all(merged.value(r, SH.conforms) == Literal(True) for r in reports)
-    report.add((node, RDF.type, SH.ValidationReport))
-    report.add((node, SH.conforms, Literal(conforms)))
-    for s, p, o in merged:
-        if s in reports:
-            if p == SH.result:
-                report.add((node, p, o))
-        else:
-            report.add((s, p, o))
+    report = merge_reports(out["report"] for out in outputs)
+    conforms = (None, SH.conforms, Literal(True)) in report
     texts = [out["text"] for out in outputs]
-    results = sum(1 for _ in report.objects(node, SH.result))
+    results = sum(1 for _ in report.objects(None, SH.result))
     text = "Validation Report\nConforms: " + str(conforms) + (f"\nResults ({results}):\n" if results else "\n")
     text += "".join(t.split("\n", 3)[3] if t.count("\n") >= 3 and "Results (" in t else "" for t in texts)
     return report, text
@@ -468,7 +455,7 @@ def summary_of(violations: list[Violation], lines: list[str], limit: int = 50) -
     return "\n".join(out)
 
 
-def merge_reports(parts: Iterable[bytes]) -> Graph:
+def merge_reports(parts: Iterable[bytes | str]) -> Graph:
     """One SHACL report from the N-Triples reports of several validations (articles, or shares of the
     shapes): one sh:ValidationReport holding every result."""
     merged = Graph()
