@@ -155,9 +155,11 @@ MEETINGS = [
     # the states of a compound subject, an event weighed (検討)
     ("日中両政府は今月下旬の首脳会談を検討している。", "2024-03-01", {"state:JP", "state:CN"}, "Summit", "2024-03",
      "possible", "meeting.compound-states"),
-    # partners coordinated with や before the one marked と
+    # partners coordinated with や before the one marked と: one subject meets each in turn
     ("岸田首相はバイデン大統領や尹錫悦大統領などと会談した。", "2023-05-20",
-     {"person:岸田", "person:Q6279", "person:尹錫悦"}, "Summit", None, "held", "meeting.comitative"),
+     {"person:岸田", "person:尹錫悦"}, "Summit", None, "held", "meeting.comitative"),
+    ("岸田首相はバイデン大統領や尹錫悦大統領などと会談した。", "2023-05-20",
+     {"person:岸田", "person:Q6279"}, "Summit", None, "held", "meeting.comitative"),
     # a host and a guest
     ("河野外相は、パラオのレメンゲサウ大統領主催の昼食会に出席した。", "2019-08-06",
      {"person:河野", "person:レメンゲサウ"}, "Meeting", None, "held", "meeting.hosted"),
@@ -173,6 +175,40 @@ MEETINGS = [
     # in quoted speech, a pair word stands for the two holders of its post named in the same words
     ("華春瑩報道官は「岸田外相は王毅外相の招待で29日に訪中する。両外相は外相会談を行う」と述べた。", "2016-04-27",
      {"person:岸田", "person:王毅"}, "Meeting", "2016-04-29", "planned", "meeting.pair"),
+    # a courtesy call takes its host as object; a later clause with no subject continues the report's protagonist
+    ("茂木外相は10日、ケニアとガーナを訪問した。ケニアではケニヤッタ大統領を表敬し、オマモ外相と会談した。", "2020-06-12",
+     {"person:茂木", "person:ケニヤッタ"}, "Meeting", None, "held", "meeting.frame"),
+    # one subject and partners listed with 、: a bilateral meeting with each
+    ("茂木外相は、インドネシアのルトノ外相、マレーシアのサイフディン外相、タイのドーン副首相と個別に会談した。", "2020-06-01",
+     {"person:茂木", "person:サイフディン"}, "Meeting", None, "held", "meeting.comitative"),
+    # partners joined by と sit at one table
+    ("ザリフ外相は、ケリー国務長官とモゲリーニ上級代表と会談した。", "2015-07-10",
+     {"person:ザリフ", KERRY, "person:モゲリーニ"}, "Meeting", None, "held", "meeting.comitative"),
+    # a party count makes one meeting of the listed partners
+    ("茂木外相は、ルトノ外相、ロックシン外相と3者会談を行った。", "2020-06-01",
+     {"person:茂木", "person:ルトノ", "person:ロックシン"}, "Meeting", None, "held", "meeting.comitative"),
+    # the person a relative clause describes is the subject
+    ("先月ロシアを訪問し、プーチン大統領と会談した王毅外相は記者団に成果を語った。", "2020-06-01",
+     {PUTIN, "person:王毅"}, "Meeting", None, "held", "meeting.frame"),
+    # a first-person report: the narrator stands for the state it is written from
+    ("昨日、ジャカルタでルトノ外相と会談しました。午後には大統領府を訪れました。", "2020-06-01",
+     {"state:JP", "person:ルトノ"}, "Meeting", None, "held", "meeting.frame"),
+    # a word that is a meeting when something is done with it
+    ("茂木外相はルトノ外相と意見交換を行った。", "2020-06-01",
+     {"person:茂木", "person:ルトノ"}, "Meeting", None, "held", "meeting.frame-verb"),
+    # subjects listed with 、 exchange views with each other
+    ("ザリフ外相、トルコのチャブシオール外相は、会合の前に意見交換を行った。", "2018-04-28",
+     {"person:ザリフ", "person:チャブシオール"}, "Meeting", None, "held", "meeting.frame-mutual"),
+    # a call received from the partner
+    ("茂木外相は、ブリンケン国務長官から電話を受けた。", "2021-03-01",
+     {"person:茂木", "person:ブリンケン"}, "PhoneCall", None, "held", "meeting.frame"),
+    # an audience: the partner marked に
+    ("茂木外相はタイのワチラロンコン国王にお目にかかった。", "2020-06-01",
+     {"person:茂木", "person:ワチラロンコン"}, "Meeting", None, "held", "meeting.frame"),
+    # a section headed by the partner's name, in the report of the protagonist named in the headline
+    ("高村外務大臣の安全保障会議出席\n1. 高村外務大臣は、2月9日、夕食会に出席した。\n2. ゲイツ米国防長官との立ち話\n"
+     "日米同盟関係を一層強化していくことを確認した。", "2008-02-10",
+     {"person:高村", "person:ゲーツ"}, "Meeting", None, "held", "meeting.comitative-topic"),
 ]
 
 
@@ -204,6 +240,17 @@ def test_status_words(extract, text: str, status: str) -> None:
 def test_not_these_meetings(extract, text: str) -> None:
     ms = of_kind(extract(text), MeetingStatement)
     assert not any("state:IL" in m.participants or m.evidence[0].rule == "meeting.same-clause" for m in ms), ms
+
+
+@pytest.mark.parametrize("text", [
+    # a dialogue, an exchange of views, a meal as a topic: nothing held
+    "茂木外相は北朝鮮との対話を重視していると語った。",
+    "茂木外相は中国との意見交換の必要性を訴えた。",
+    # a word read only as a frame, with nobody to fill it, does not end the previous event's clause
+    "トランプ大統領は電話で話し合う考えを示した。",
+])
+def test_words_that_name_no_meeting_here(extract, text: str) -> None:
+    assert of_kind(extract(text), MeetingStatement) == []
 
 
 # ---- visits ---------------------------------------------------------------------------------------

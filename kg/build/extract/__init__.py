@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kg.build.extract import frames  # noqa: F401  (registers the frame rule)
 from kg.build.extract.context import DocContext
 from kg.build.extract.meetings import extract_meetings
 from kg.build.extract.positions import extract_positions, resolve_roles

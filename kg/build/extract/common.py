@@ -25,8 +25,8 @@ def status_near(ctx: DocContext, sent: Sentence, a: int, b: int, window_end: int
     modality cue (可能性, 見方, 焦点 …: possible) or a plan (予定, 見通し, 向け …: planned); failing
     those, a cue just before the trigger (30日に行われた…, 直近の…, 来年にも…), else its tense.
     """
-    if ctx.text.startswith("。", b) and not ctx.rec.in_quote(a) and re.match(f"[{KANJI}{KATA}]", ctx.text[b - 1]):
-        return "held"  # …ケリー米国務長官と会談。: a report ending on the event noun tells what happened
+    if ctx.text.startswith(("。", "\n"), b) and not ctx.rec.in_quote(a) and re.match(f"[{KANJI}{KATA}]", ctx.text[b - 1]):
+        return "held"  # …ケリー米国務長官と会談。/ a heading ゲイツ長官との立ち話: a report naming what happened
     after = _clause_after(ctx, sent, a, b, window_end)
     found = _held_after(ctx, sent, after) or _cue(ctx, after) or _before(ctx, sent, a)
     if found:

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from kg import __version__
+from kg.build.extract.article import protagonist
 from kg.build.extract.clause import Parse
 from kg.build.extract.dates import DateMention, find_dates
 from kg.build.gazetteer import Gazetteer, load
@@ -50,6 +51,11 @@ class DocContext:
 
             self._triggers[kind] = find_triggers(self, kind)
         return self._triggers[kind]
+
+    @cached_property
+    def protagonist(self) -> str | None:
+        """The party the article reports on: the unstated subject of its later sections."""
+        return protagonist(self)
 
     @cached_property
     def lex(self) -> dict:

@@ -38,6 +38,11 @@ from kg.build.gazetteer import Post
 from kg.build.recognize import Mention
 from kg.records import MeetingStatement, PositionStatement
 
+#: と between two listed parties, after the first one's gloss in brackets if any
+_JOINED_WITH_TO = re.compile(r"(?:[(（][^()（）]{0,80}[)）])?と(?:[^、。とはが]{1,12}の)?")
+#: a gloss in brackets after a name: ブヤノビッチ大統領(H.E. Mr. Filip Vujanovic, President of Montenegro)
+GLOSS = re.compile(r"[(（][^()（）]{0,80}[)）]")
+
 
 @dataclass
 class _Last:
@@ -64,7 +69,7 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
         if negated(ctx, t.end):
             continue  # 会談しなかった, 会談は行われず
         found = apply_rules(ctx, t, scope)
-        if t.in_quote and not found:
+        if (t.in_quote or weak(t)) and not found:
             continue  # quoted speech names no parties (only a compound of states is read there)
         sent = ctx.sentence(t.start)
         last = scope.in_sentence.get(sent.idx)
@@ -73,6 +78,12 @@ def extract_meetings(ctx: DocContext, positions: list[PositionStatement]) -> lis
             scope.last_parties = scope.in_sentence[sent.idx].parties = found[-1].parties
         cands.extend(found)
     return [meeting_statement(e, ctx.article.doc_id) for e in merge_events(cands)]
+
+
+def weak(t: Trigger) -> bool:
+    """A word read only as a frame (電話, 意見交換, お会い): an event only where the frame finds its parties,
+    else no more than a word of the sentence."""
+    return set(t.forms) <= {"frame", "frame-verb"}
 
 
 def verbal(ctx: DocContext, t: Trigger) -> bool:
@@ -105,7 +116,7 @@ def meeting(ctx: DocContext, t: Trigger, scope: MeetingScope, parties: set[str],
             parties = {next(iter(h)) for h in heads}
     sent = ctx.sentence(t.start)
     last = scope.in_sentence.get(sent.idx)
-    nxt = next((x.start for x in ctx.triggers("meeting") if x.start > t.start and x.start < sent.end), sent.end)
+    nxt = next((x.start for x in ctx.triggers("meeting") if t.start < x.start < sent.end and not weak(x)), sent.end)
     window = (last.end if last else sent.start, nxt)
     start, end = date_near(ctx, sent, t.start, t.end, window)
     status = status_near(ctx, sent, t.start, t.end, nxt)
@@ -171,6 +182,7 @@ def meeting_noun_with(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[
         gap = ctx.text[people[-1].ext_end: p.start]
         if len(gap) <= 8 and not re.search(r"[はがをにで。「」]", gap):
             other = people[-1:]
+    other = [x for o in other for x in listed_with(ctx, before, o)]
     return meeting(ctx, t, scope, _keys(ctx, t, scope, [p, *other]), "noun-with")
 
 
@@ -204,11 +216,18 @@ def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list
         return []
     subjects = [m for m in ms if m.particle in ("は", "が")]
     genitive = [m for m in ms if m.particle == "の" and ctx.text[m.ext_end: t.start] == "の"]
-    chosen = listed_before(ctx, ms, partners) + subjects + genitive
+    listed = listed_before(ctx, ms, partners)
+    chosen = listed + subjects + genitive
     form = "comitative"
+    keys = [k for k in dict.fromkeys(ctx.key(m) for m in listed) if k]
+    subj = [k for k in dict.fromkeys(ctx.key(m) for m in subjects) if k and k not in keys]
+    if len(subj) == 1 and len(keys) >= 2 and not genitive and not any(m.type == "Pair" for m in chosen):
+        return split_or_one(ctx, t, scope, subj, keys, form, joined_with_to(ctx, listed))
     if not subjects and not genitive:
         others = [m for m in ms if m not in chosen and m.type != "State"]
         topic = others[-1:] or _earlier_topic(ctx, t, scope, partners)
+        if not topic:
+            return []  # partners alone are one side of the table: the frame looks further for the other
         chosen += topic
         form = "comitative" if others else "comitative-topic"
     return meeting(ctx, t, scope, _keys(ctx, t, scope, chosen), form)
@@ -298,6 +317,51 @@ def meeting_hosted(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[Eve
 
 
 # ---- what the forms share ---------------------------------------------------------------------------
+
+def multilateral(ctx: DocContext, t: Trigger) -> bool:
+    """The word, or a party count right before it, names a meeting of more than two parties."""
+    if any(w in t.word for w in ctx.lex["multilateral_words"]):
+        return True
+    before = ctx.text[max(0, t.start - 12): t.start]
+    return re.search(ctx.lex["party_count"], before) is not None
+
+
+def split_or_one(ctx: DocContext, t: Trigger, scope: MeetingScope, subject: list[str], partners: list[str],
+                 form: str, together: bool = False) -> list[EventCandidate]:
+    """One meeting per partner of a single subject (bilateral talks in turn), else one of all parties
+    (``together``: the partners were listed with と, AとBと会談, as one side of one table)."""
+    if len(subject) == 1 and len(partners) >= 2 and not multilateral(ctx, t) and not together:
+        out: list[EventCandidate] = []
+        for k in partners:
+            out.extend(meeting(ctx, t, scope, {subject[0], k}, form))
+        return out
+    return meeting(ctx, t, scope, {*subject, *partners}, form)
+
+
+
+def listed_with(ctx: DocContext, ms: list[Mention], p: Mention) -> list[Mention]:
+    """``p`` and the parties listed right before it with 、, や or と (A、Bと / A、トルコのBは), in text order;
+    a state or organization owning the next name (トルコのB) is part of that name, not an item."""
+    out = [p]
+    joiner = ctx.lex.regex("list_joiners", GLOSS.pattern.join(("(?:", ")?{}")))
+    nxt = p
+    for m in reversed(ms[: ms.index(p)] if p in ms else []):
+        if m.particle == "の" and m.ext_end + 1 == nxt.start and m.type in ("State", "Organization"):
+            nxt = m
+            continue
+        if m.type != "State" and joiner.fullmatch(ctx.text, m.ext_end, nxt.start):
+            out.insert(0, m)
+            nxt = m
+            continue
+        break
+    return out
+
+
+def joined_with_to(ctx: DocContext, items: list[Mention]) -> bool:
+    """Whether listed parties are joined by と (AとBと会談: together) rather than 、 or や (in turn)."""
+    items = sorted(items, key=lambda m: m.start)
+    return any(_JOINED_WITH_TO.fullmatch(ctx.text, a.ext_end, b.start) is not None for a, b in zip(items, items[1:]))
+
 
 def parties_before(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[Mention]:
     """Mentions that can take part in the meeting, between the previous trigger of the sentence and ``t``."""

@@ -33,6 +33,7 @@ class Trigger:
     label: str = ""  # the event's kind as a word: the dictionary form of a verb trigger (会っ -> 会う)
     dest: str | None = None  # a destination written into the word itself (来日 -> JP)
     in_quote: bool = False
+    marks: tuple[str, ...] = ()  # the particles that mark its partner (と; を for 表敬; に for お目にかかる)
 
 
 Rule = Callable[["DocContext", Trigger, Any], "list[EventCandidate]"]
@@ -95,6 +96,7 @@ def find_triggers(ctx: DocContext, kind: str) -> list[Trigger]:
             taken.update(range(a, b))
             forms = tuple(row["forms"]) if "forms" in row else tuple(ctx.lex[f"{kind}_forms"])
             word = row.get("word", m.group(0))
+            marks = tuple(row.get("partner", ctx.lex["partner_markers"])) if kind == "meeting" else ()
             out.append(Trigger(kind, a, b, word, row.get("class", "Visit"), forms, row.get("kind", word),
-                               row.get("dest"), ctx.rec.in_quote(a)))
+                               row.get("dest"), ctx.rec.in_quote(a), marks))
     return sorted(out, key=lambda t: (t.start, t.end))
