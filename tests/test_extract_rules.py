@@ -256,6 +256,24 @@ def test_words_that_name_no_meeting_here(extract, text: str) -> None:
 # ---- visits ---------------------------------------------------------------------------------------
 
 VISITS = [
+    # destinations one a line, then a count and the verb; a sentence with no subject continues the protagonist
+    ("上川外相は1日、アフリカを訪問した。\n▽ケニア\n▽ガーナ\n▽セネガルの3か国を訪れました。", "2024-05-02",
+     {("person:上川", "state:KE"), ("person:上川", "state:GH"), ("person:上川", "state:SN"),
+      ("person:上川", "place:アフリカ")}),
+    # a further destination marked も; a noun form marked への
+    ("茂木外相はこのあとタイとベトナムも訪問する予定だ。", "2024-05-01",
+     {("person:茂木", "state:TH"), ("person:茂木", "state:VN")}),
+    ("王毅外相は4日、ケニア、ガーナ、セネガル三か国への公式訪問を始めました。", "2024-05-05",
+     {("person:王毅", "state:KE"), ("person:王毅", "state:GH"), ("person:王毅", "state:SN")}),
+    # the visitor a dictionary-form verb describes
+    ("ブラジル、パラグアイを訪れる岸田首相と手分けする形だ。", "2024-05-01",
+     {("person:岸田", "state:BR"), ("person:岸田", "state:PY")}),
+    # a connective verb shares the subject written after it
+    ("今年7月に北朝鮮を訪問し、金正恩氏と会談したラブロフ外相は記者団に語った。", "2024-10-01",
+     {("person:ラブロフ", "state:KP")}),
+    # the next sentence has no subject of its own
+    ("茂木外相は10日、タイを訪問した。翌日にはベトナムを訪れた。", "2024-05-12",
+     {("person:茂木", "state:TH"), ("person:茂木", "state:VN")}),
     # a visitor glued to the word; a visitor marked による with destinations listed before the noun
     ("先般の安倍総理訪米を振り返った。", "2015-05-26", {(ABE, "state:US")}),
     ("ケリー国務長官は、先般の同長官によるロシア、中国、韓国訪問について説明した。", "2015-05-26",

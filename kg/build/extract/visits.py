@@ -215,16 +215,30 @@ def _object_marker(ctx: DocContext) -> str:
     """を between the destination and the verb, with what may stand there: 2カ国を, を5日から, を国賓として,
     を初めて, を電撃(訪問)."""
     lex = ctx.lex
-    return (f"(?:など)?(?:{lex.alternation('state_count')})?を(?:{lex.alternation('day_from')})?"
+    return (f"(?:など)?(?:の?{lex.alternation('state_count')})?{lex.alternation('object_markers')}"
+            f"(?:{lex.alternation('day_from')})?"
             f"{lex.alternation('visit_adverbials')}?{lex.alternation('visit_modifiers')}?$")
+
+
+def _bulleted_start(ctx: DocContext, sent: Sentence) -> int:
+    """Where a list written one item a line (▽A / ▽B / ▽Cの3か国を訪れた) begins: the sentence's start, or the
+    start of the bulleted lines right before it."""
+    bullet = ctx.lex.regex("list_bullets", "^\\s*{}")
+    lo = sent.start
+    for prev in reversed(ctx.rec.sentences[: sent.idx]):
+        if not bullet.match(prev.text) or len(prev.text.strip()) > 30:
+            break
+        lo = prev.start
+    return lo
 
 
 def _marked_destinations(ctx: DocContext, t: Trigger, marker: str) -> list[Dest]:
     """The destinations right before the trigger, each joined to the next by a list word (AやB、Cを)."""
     sent = ctx.sentence(t.start)
-    before = [m for m in ctx.mentions_between(sent.start, t.start) if m.type in ("State", "Place")]
+    before = [m for m in ctx.mentions_between(_bulleted_start(ctx, sent), t.start) if m.type in ("State", "Place")]
     joiner = ctx.lex.regex("list_joiners")
     day_from = ctx.lex.alternation("day_from")
+    bullets = ctx.lex.regex("list_bullets", "(?:\\s|{})+")  # items one a line: ▽A ▽B ▽Cの3か国
     chain: list[Mention] = []
     for m in reversed(before):
         gap = ctx.text[m.ext_end: (chain[0].start if chain else t.start)]
@@ -233,7 +247,7 @@ def _marked_destinations(ctx: DocContext, t: Trigger, marker: str) -> list[Dest]
                 chain.insert(0, m)
                 continue
             break
-        if joiner.fullmatch(gap):
+        if joiner.fullmatch(gap) or not bullets.sub("", gap):
             chain.insert(0, m)
             continue
         break
@@ -263,7 +277,13 @@ def _visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[str | None, s
     who = _delegation(ctx, sent, t)
     if who:
         return who, "delegation"
-    return _subject_visitor(ctx, sent, t)
+    who, how = _subject_visitor(ctx, sent, t)
+    if who is None and t.forms[0] in ("object", "goal", "fixed", "prefix"):
+        who, how = _later_subject(ctx, sent, t)
+    if who is None and not any(m.particle in ("は", "が") for m in ctx.mentions_between(sent.start, t.start)):
+        # a sentence with no subject at all continues the report's protagonist
+        who, how = (ctx.protagonist, "protagonist") if ctx.protagonist else (None, "")
+    return who, how
 
 
 def _relative_visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> str | None:
@@ -304,6 +324,17 @@ def _delegation(ctx: DocContext, sent: Sentence, t: Trigger) -> str | None:
             if st:
                 return ctx.key(st[-1])
     return None
+
+
+def _later_subject(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[str | None, str]:
+    """北朝鮮を訪問し、…会談したラブロフ氏は: a verb in its connective form shares the subject written after
+    it, in the same sentence, when nothing before names one."""
+    if ctx.lex.regex("connective_forms").match(ctx.text, t.end) is None:
+        return None, ""
+    later = [m for m in ctx.mentions_between(t.end, sent.end) if m.particle in ("は", "が")]
+    if later and (ctx.is_person(later[0]) or (later[0].type == "Role" and ctx.entity(later[0]))):
+        return ctx.key(later[0]), "subject"
+    return None, ""
 
 
 def _subject_visitor(ctx: DocContext, sent: Sentence, t: Trigger) -> tuple[str | None, str]:
