@@ -1044,3 +1044,32 @@ def test_the_query_page_runs_a_query_and_an_example_in_chromium(corpus_endpoint:
     assert errors == []
     assert requests and all(u.startswith(base + "/") for u in requests), requests  # nothing from elsewhere
     assert f"{base}/sparql" in requests
+
+
+def test_xml_answers_stay_well_formed_when_the_data_holds_control_characters(tmp_path: Path) -> None:
+    from SPARQLWrapper import XML as SW_XML
+    from SPARQLWrapper import SPARQLWrapper
+    from test_query import HOSTILE, HOSTILE_TTL
+
+    from kg.readers.query import xml_safe
+
+    graph = tmp_path / "hostile.ttl"
+    graph.write_text(HOSTILE_TTL, encoding="utf-8")
+    server = start_server(ServeConfig(graph=graph, port=0, workers=1, access_log=False))
+    t = _run(server)
+    try:
+        sw = SPARQLWrapper(server.url)
+        sw.setReturnFormat(SW_XML)
+        sw.setQuery("SELECT ?name WHERE { ?p rdfs:label ?name }")
+        doc = sw.query().convert()  # parsed with xml.dom.minidom
+        (literal,) = doc.getElementsByTagName("literal")
+        assert literal.firstChild.data == xml_safe(HOSTILE)
+        sw.setQuery("CONSTRUCT WHERE { ?p rdfs:label ?name }")
+        got = sw.query().convert()  # RDF/XML, parsed by rdflib
+        assert [str(o) for o in got.objects()] == [xml_safe(HOSTILE)]
+        status, _, body = get(server.url, "SELECT ?name WHERE { ?p rdfs:label ?name }", "application/json")
+        assert status == 200 and json.loads(body)["results"]["bindings"][0]["name"]["value"] == HOSTILE
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)

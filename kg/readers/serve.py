@@ -60,6 +60,7 @@ from kg.readers.query import (
     QueryTimeoutError,
     SparqlStore,
     query_form,
+    rdf_xml,
     resolve_graph_path,
     serialize,
 )
@@ -206,7 +207,7 @@ def render(result: QueryResult, fmt: str) -> bytes:
     elif fmt in ("ntriples", "nquads"):
         text = serialize(result, "ntriples")
     elif fmt == "rdfxml":
-        text = result.graph().serialize(format="xml")
+        text = rdf_xml(result.graph())
     else:
         text = serialize(result, fmt)
     return text.encode("utf-8")
