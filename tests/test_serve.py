@@ -1311,3 +1311,95 @@ def test_cors_lets_a_page_of_the_allowed_origin_read_the_endpoint_in_chromium(tm
     # a server that lets another origin in: the browser keeps the answers from the page
     assert "Failed to fetch" in refused["get"] and "Failed to fetch" in refused["post"]
 
+
+# ---------------------------------------------------------------------------- one build generation
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+# Five copies of every triple joined: far past a two-second limit on any of the builds below.
+SLOWEST = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+
+
+def _build_quotes(tmp: Path, out: Path, n: int) -> None:
+    """Build ``out`` from statements of one document with ``n`` quotes (no parsing): each ``n`` gives
+    a graph of another size."""
+    from kg.build.pipeline import build
+
+    s0 = "ラブロフ外相は述べました。"
+    rows: list[dict[str, Any]] = [
+        {"kind": "document", "doc_id": "d1", "published": "2018-06-01"},
+        {"kind": "entity", "key": "person:ラブロフ", "type": "Person", "label": "ラブロフ",
+         "evidence": [{"doc_id": "d1", "start": 0, "end": len(s0), "sentence": s0, "rule": "entity.name"}]},
+    ]
+    for i in range(n):
+        s = f"ラブロフ外相は「有意義だった{i}」と述べました。"
+        rows.append({"kind": "quote", "text": f"有意義だった{i}", "speaker": "person:ラブロフ", "doc_id": "d1",
+                     "evidence": [{"doc_id": "d1", "start": i * 40, "end": i * 40 + len(s), "sentence": s,
+                                   "rule": "quote.say"}]})
+    statements = tmp / f"statements-{n}.jsonl"
+    statements.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    build([], out, statements_file=statements, validate=False, jobs=1)
+
+
+def _count(url: str) -> int:
+    status, _, body = get(url, COUNT)
+    assert status == 200, body
+    return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_a_replaced_worker_reads_the_build_the_server_started_with(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build_quotes(tmp_path, out, 6)
+    server = start_server(ServeConfig(graph=out, port=0, workers=2, timeout=2, access_log=False))
+    t = _run(server)
+    try:
+        first = _count(server.url)
+        _build_quotes(tmp_path, out, 30)  # OUTDIR now shows another build
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            assert set(ex.map(lambda _: _count(server.url), range(8))) == {first}
+        assert get(server.url, SLOWEST)[0] == 503  # its worker is killed and replaced
+        with ThreadPoolExecutor(max_workers=4) as ex:  # both workers answer, the new one included
+            assert set(ex.map(lambda _: _count(server.url), range(16))) == {first}
+        assert server.pool.reloads == 0
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)
+    assert _count_of(out) != first
+
+
+def _count_of(graph: Path) -> int:
+    from kg.readers.query import run_query
+
+    return int(run_query(graph, COUNT).rows[0][0])  # type: ignore[arg-type]
+
+
+def test_when_the_build_served_is_gone_every_worker_moves_to_the_new_one_together(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build_quotes(tmp_path, out, 6)
+    served = (out / "store").resolve().parent
+    log: list[str] = []
+    server = start_server(ServeConfig(graph=out, port=0, workers=2, timeout=2, access_log=False), log=log.append)
+    t = _run(server)
+    try:
+        first = _count(server.url)
+        _build_quotes(tmp_path, out, 30)
+        _build_quotes(tmp_path, out, 12)  # the build after next removes the generation served
+        assert not served.exists()
+        latest = _count_of(out)
+        assert latest != first
+        with ThreadPoolExecutor(max_workers=4) as ex:  # the workers still read what they opened
+            assert set(ex.map(lambda _: _count(server.url), range(8))) == {first}
+        assert get(server.url, SLOWEST)[0] == 503  # a worker must be replaced: the generation is gone
+        seen = []  # the other worker answers until a full set has opened the new build, then they do
+        deadline = time.monotonic() + 120
+        while (not seen or seen[-1] != latest) and time.monotonic() < deadline:
+            seen.append(_count(server.url))
+        assert set(seen[:-1]) <= {first} and seen[-1] == latest, seen
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            assert list(ex.map(lambda _: _count(server.url), range(16))) == [latest] * 16
+        assert server.pool.reloads == 1
+        assert any("every query process now reads the build it shows now" in line for line in log), log
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)

@@ -16,8 +16,10 @@
 * Queries run in a small pool of worker processes, each holding its own copy of the graph,
   so a query that runs past ``--timeout`` is really stopped (its process is killed and
   replaced) and answered with 503. Results are written in the worker too, so the HTTP threads
-  only move bytes. At most ``--max-rows`` rows (or triples) are returned; when more existed
-  the response carries ``X-SPARQL-MaxRows``.
+  only move bytes. All workers read one build generation for the server's life (a replacement
+  opens the generation the others read); only when it is gone do they all move on together.
+  At most ``--max-rows`` rows (or triples) are returned; when more existed the response
+  carries ``X-SPARQL-MaxRows``.
 * The page at ``/`` is YASGUI (bundled in ``kg/static``, no network needed) with the example
   queries of ``queries/*.rq``.
 * Connections: HTTP/1.1 keep-alive, one thread each, at most ``max_connections`` at once (the
@@ -73,6 +75,7 @@ from kg.readers.query import (
     resolve_graph_path,
     serialize,
 )
+from kg.readers.store import STORE_DIR
 
 #: When every connection slot is taken, a connection idle (between requests, or still sending its
 #: request) at least this many seconds is hung up on to make room for a new one.
@@ -289,6 +292,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.ready = False
+        self.reload = 0  # the pool's reload count when this worker was started
         self._stop_lock = threading.Lock()
         self._stopped = False
 
@@ -325,51 +329,174 @@ class Rendered:
     truncated: bool
 
 
+def _file_id(path: Path) -> tuple[int, ...] | None:
+    """What tells one version of a file or folder from the next (None: it is gone)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The build generation a pool serves: what its workers open (``target``), and the folder or
+    file (``watched``) whose identity (``ident``) says whether that generation is still there."""
+
+    target: str
+    watched: Path
+    ident: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, graph: str | Path) -> Generation:
+        """The generation ``graph`` shows now. A build directory in kg build's layout
+        (``OUTDIR/store`` a link into ``.kg-generations/<id>/``) is pinned to that generation folder,
+        which opens like OUTDIR and which later builds leave alone until the one after next; an
+        older, plain build directory or an RDF file is watched for being replaced."""
+        p = Path(graph)
+        store = p / STORE_DIR
+        if p.is_dir() and store.is_symlink():
+            real = store.resolve()
+            return cls(str(real.parent), real, _file_id(real))
+        watched = store if p.is_dir() else p
+        return cls(str(p), watched, _file_id(watched))
+
+    def still_there(self) -> bool:
+        """True while workers opening ``target`` read this same generation."""
+        return _file_id(self.watched) == self.ident
+
+
 class QueryPool:
     """Worker processes that each hold the graph; a query past its time limit kills its worker.
 
     ``run`` and ``render`` are thread-safe: HTTP threads take an idle worker, or wait for one
     within the query's time limit.
+
+    One pool serves one build generation (:class:`Generation`): a worker started to replace one
+    that was stopped opens the generation the others read, not what OUTDIR shows since a later
+    build. Only when that generation is gone (two builds later, or an older plain build directory
+    or an RDF file replaced) does the pool move every worker at once to what OUTDIR shows: the
+    idle ones are stopped, busy ones as they finish, and no query is answered from the old
+    generation after one was answered from the new.
     """
 
-    def __init__(self, graph: str | Path, engine: str = DEFAULT_ENGINE, size: int = 2) -> None:
+    def __init__(
+        self,
+        graph: str | Path,
+        engine: str = DEFAULT_ENGINE,
+        size: int = 2,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         resolve_graph_path(graph)  # fail fast, in the parent, on a missing file
-        self._graph = str(graph)
+        self._source = str(graph)
+        self._size = max(1, size)
+        self._log = log
         self._engine = engine
         self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
-        workers = [self._spawn() for _ in range(max(1, size))]
+        self._generation = Generation.of(graph)
+        #: how many times every worker was moved to a new generation
+        self.reloads = 0
+        self._reloading = False
+        workers = [self._spawn() for _ in range(self._size)]
         try:
             for w in workers:
                 w.wait_ready(LOAD_TIMEOUT)
         except BaseException:
             self.close()
             raise
+        if self._generation.ident is None:  # an older build whose store the first worker just added
+            self._generation = Generation.of(graph)
         for w in workers:
             self._idle.put(w)
 
     def _spawn(self) -> _Worker:
-        w = _Worker(self._ctx, self._graph, self._engine)
         with self._lock:
+            w = _Worker(self._ctx, self._generation.target, self._engine)
+            w.reload = self.reloads
             self._all.add(w)
         return w
 
+    def _current(self, w: _Worker) -> bool:
+        return w.reload == self.reloads
+
     def _retire(self, w: _Worker) -> None:
-        """Stop ``w`` and put a fresh worker in its place (it loads the graph in the background)."""
+        """Stop ``w`` and put a fresh worker in its place (it loads the graph in the background);
+        when the generation served is gone, every worker is moved to what OUTDIR shows now instead."""
         w.stop()
         with self._lock:
             self._all.discard(w)
             closed = self._closed
-        if not closed:
-            self._idle.put(self._spawn())
+        if closed or not self._current(w):
+            return
+        if not self._generation.still_there():
+            self._start_reload()
+            return
+        self._idle.put(self._spawn())
+
+    def _start_reload(self) -> None:
+        with self._lock:
+            if self._reloading or self._closed:
+                return
+            self._reloading = True
+        threading.Thread(target=self._reload, name="kg-serve-reload", daemon=True).start()
+
+    def _reload(self) -> None:
+        """Start a full set of workers on the generation OUTDIR shows now; once every one of them
+        has opened it, switch to them at once (the old workers answer meanwhile, then idle ones
+        stop, busy ones as they finish). See the class docstring."""
+        try:
+            generation = Generation.of(self._source)
+            with self._lock:
+                if self._closed:
+                    return
+                fresh = [_Worker(self._ctx, generation.target, self._engine) for _ in range(self._size)]
+                self._all.update(fresh)
+            try:
+                for w in fresh:
+                    w.wait_ready(LOAD_TIMEOUT)
+            except Exception as exc:  # any failure: the old workers go on
+                for w in fresh:
+                    w.stop()
+                with self._lock:
+                    self._all.difference_update(fresh)
+                if self._log is not None and not self._closed:
+                    self._log(f"{self._source}: the build served was replaced and is gone, and the one it shows "
+                              f"now cannot be read ({exc}); the query processes left go on")
+                return
+            with self._lock:
+                if self._closed:
+                    return
+                self._generation = generation
+                self.reloads += 1
+                for w in fresh:
+                    w.reload = self.reloads
+            while True:  # idle workers of the old generation stop now; busy ones when they are done
+                try:
+                    old = self._idle.get_nowait()
+                except queue.Empty:
+                    break
+                old.stop()
+                with self._lock:
+                    self._all.discard(old)
+            for w in fresh:
+                self._idle.put(w)
+            if self._log is not None:
+                self._log(f"{self._source}: the build served was replaced and is gone; every query process now "
+                          "reads the build it shows now")
+        finally:
+            with self._lock:
+                self._reloading = False
 
     def _call(self, text: str, max_rows: int | None, fmt: str | None, timeout: float) -> tuple[Any, ...]:
         """Send one query to an idle worker and return its answer message."""
         if self._closed:
             raise ServiceUnavailableError("the server is stopping; try again later")
+        if not self._all:  # every worker stopped and none could be started yet: try again
+            self._start_reload()
         try:
             w = self._idle.get(timeout=timeout)
         except queue.Empty:
@@ -378,6 +505,11 @@ class QueryPool:
             ) from None
         healthy = False
         try:
+            if not self._current(w):  # of a generation that is gone: every worker was moved on
+                w.stop()
+                with self._lock:
+                    self._all.discard(w)
+                return self._call(text, max_rows, fmt, timeout)
             w.wait_ready(LOAD_TIMEOUT)  # a replacement worker may still be loading
             start = time.monotonic()
             w.conn.send((text, max_rows, fmt))
@@ -393,9 +525,13 @@ class QueryPool:
                 raise ServiceUnavailableError("the server is stopping; try again later") from None
             raise QueryError(f"the query process stopped unexpectedly ({exc}); try again") from exc
         finally:
-            if healthy:
+            if healthy and self._current(w):
                 self._idle.put(w)
-            else:
+            elif healthy:  # every worker was moved on while this one answered
+                w.stop()
+                with self._lock:
+                    self._all.discard(w)
+            elif self._current(w):
                 self._retire(w)
         if msg[0] == "ok":
             return msg
@@ -1152,6 +1288,7 @@ class SparqlServer(ThreadingHTTPServer):
         self._stopping = False
         self._page: bytes | None = None
         self._named_graphs: list[str] | None = None
+        self._named_graphs_of = 0  # the pool's reload count they were listed at
         super().__init__((config.host, config.port), SparqlHandler)
 
     @property
@@ -1324,7 +1461,8 @@ class SparqlServer(ThreadingHTTPServer):
 
     def description(self, endpoint: str) -> Graph:
         """The service description, with the named graphs of the data (listed once, bounded)."""
-        if self._named_graphs is None:
+        if self._named_graphs is None or self._named_graphs_of != self.pool.reloads:
+            self._named_graphs_of = self.pool.reloads
             res = self.pool.run(
                 "SELECT DISTINCT ?g WHERE { GRAPH ?g { } } ORDER BY ?g",
                 timeout=self.config.timeout, max_rows=self.config.max_rows,
@@ -1346,7 +1484,7 @@ def start_server(config: ServeConfig, log: Callable[[str], None] | None = None) 
 
     Raises :class:`QueryError` when the graph cannot be loaded or the address cannot be bound.
     """
-    pool = QueryPool(config.graph, config.engine, config.workers)
+    pool = QueryPool(config.graph, config.engine, config.workers, log=log)
     try:
         return SparqlServer(config, pool, log)
     except OSError as exc:
