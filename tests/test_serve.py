@@ -1099,6 +1099,17 @@ def test_allow_host_and_the_host_address_are_answered_other_names_not() -> None:
         stop_server(server)
 
 
+def test_the_host_names_served() -> None:
+    from kg.readers.serve import host_names
+
+    assert host_names(ServeConfig(graph=SAMPLE)) == {"127.0.0.1", "localhost", "[::1]"}
+    assert host_names(ServeConfig(graph=SAMPLE, host="::1", allow_hosts=("KG.Example.", "10.0.0.5", "fe80::1"))) == {
+        "127.0.0.1", "localhost", "[::1]", "kg.example", "10.0.0.5", "[fe80::1]"}
+    # bound to every address: no name is added for it (addresses are answered, names need --allow-host)
+    assert host_names(ServeConfig(graph=SAMPLE, host="0.0.0.0")) == {"127.0.0.1", "localhost", "[::1]"}
+    assert host_names(ServeConfig(graph=SAMPLE, host="::")) == {"127.0.0.1", "localhost", "[::1]"}
+
+
 @pytest.mark.parametrize("option,value", [("--allow-host", "a b"), ("--allow-host", "evil/x"),
                                           ("--cors", "localhost:3000"), ("--cors", "http://a.example/path")])
 def test_kg_serve_refuses_a_bad_host_name_or_origin(option: str, value: str) -> None:

@@ -795,7 +795,7 @@ def host_names(config: ServeConfig) -> frozenset[str]:
         name = name.strip().lower().rstrip(".")
         if ":" in name and not name.startswith("["):
             name = f"[{name}]"
-        if name and name not in ("[::]",):
+        if name and name not in ("0.0.0.0", "[::]"):  # "every address" is no name to be reached by
             names.add(name)
     return frozenset(names)
 
