@@ -1140,26 +1140,30 @@ def test_300_slow_sockets_do_not_keep_ordinary_requests_out() -> None:
         stop_server(server)
 
 
-def test_a_request_trickled_a_byte_at_a_time_is_cut_at_the_request_timeout() -> None:
+@pytest.mark.parametrize("start", [
+    b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",  # headers that never end
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+    b"Content-Length: 1000\r\n\r\nASK { ",  # a body that never ends
+], ids=["headers", "body"])
+def test_a_request_trickled_a_byte_at_a_time_is_cut_at_the_request_timeout(start: bytes) -> None:
     server = start_server(ServeConfig(graph=SAMPLE, port=0, workers=1, idle_timeout=20, request_timeout=1.0))
     t = _run(server)
     try:
         host, port = server.server_address[:2]
         with socket.create_connection((host, port), timeout=10) as sock:
-            sock.sendall(b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            start = time.monotonic()
+            sock.sendall(start)
+            began = time.monotonic()
             closed = False
-            while time.monotonic() - start < 8:
+            while time.monotonic() - began < 8:
                 try:
-                    sock.sendall(b"a")  # a byte every 0.2 s: each read comes well within the idle timeout
+                    sock.sendall(b" ")  # a byte every 0.2 s: each read comes well within the idle timeout
                 except OSError:
                     closed = True
                     break
-                ready = socket.socket.recv(sock, 1, socket.MSG_DONTWAIT) if _readable(sock, 0.2) else None
-                if ready == b"":
+                if _readable(sock, 0.2) and sock.recv(1, socket.MSG_DONTWAIT) == b"":
                     closed = True
                     break
-            assert closed and time.monotonic() - start < 4
+            assert closed and time.monotonic() - began < 4
         assert get(server.url, OFFICIALS)[0] == 200
     finally:
         server.request_stop()
