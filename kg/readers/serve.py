@@ -375,9 +375,10 @@ class QueryPool:
     One pool serves one build generation (:class:`Generation`): a worker started to replace one
     that was stopped opens the generation the others read, not what OUTDIR shows since a later
     build. Only when that generation is gone (two builds later, or an older plain build directory
-    or an RDF file replaced) does the pool move every worker at once to what OUTDIR shows: the
-    idle ones are stopped, busy ones as they finish, and no query is answered from the old
-    generation after one was answered from the new.
+    or an RDF file replaced) does the pool move every worker at once to what OUTDIR shows: a full
+    set of new workers opens it while the old ones go on answering, then the pool switches to the
+    new set (idle old workers are stopped, busy ones as they finish), so no query starts on the
+    old generation after one started on the new.
     """
 
     def __init__(
@@ -415,8 +416,10 @@ class QueryPool:
 
     def _spawn(self) -> _Worker:
         with self._lock:
-            w = _Worker(self._ctx, self._generation.target, self._engine)
-            w.reload = self.reloads
+            target, reload = self._generation.target, self.reloads
+        w = _Worker(self._ctx, target, self._engine)
+        w.reload = reload
+        with self._lock:
             self._all.add(w)
         return w
 
@@ -450,11 +453,16 @@ class QueryPool:
         stop, busy ones as they finish). See the class docstring."""
         try:
             generation = Generation.of(self._source)
+            if self._closed:
+                return
+            fresh = [_Worker(self._ctx, generation.target, self._engine) for _ in range(self._size)]
             with self._lock:
-                if self._closed:
-                    return
-                fresh = [_Worker(self._ctx, generation.target, self._engine) for _ in range(self._size)]
                 self._all.update(fresh)
+                closed = self._closed
+            if closed:  # close() may have missed them
+                for w in fresh:
+                    w.stop()
+                return
             try:
                 for w in fresh:
                     w.wait_ready(LOAD_TIMEOUT)
