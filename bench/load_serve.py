@@ -8,12 +8,19 @@ requests/s, p50/p95/max latency, failed requests (any status but 200, or a conne
 how many of those timed out (no answer within ``--timeout`` seconds), and the peak resident
 memory of the server process alone and with its query workers (sampled every 0.1 s).
 
-Bounded: at most 200 clients and 600 seconds, and only 127.0.0.1 / ::1 / localhost are targeted.
+With ``--slow-sockets N`` the load runs while N other sockets hold connections the slow way
+(slowloris): each sends a request line, then one header line every ``--slow-interval`` seconds
+(10), never finishing its request; a socket the server closes is opened again at once. The
+summary says how often that happened.
+
+Bounded: at most 200 clients, 1000 slow sockets and 600 seconds, and only 127.0.0.1 / ::1 /
+localhost are targeted.
 
     .venv/bin/python bench/load_serve.py out                      # starts kg serve out
     .venv/bin/python bench/load_serve.py out --clients 200 --seconds 30
     .venv/bin/python bench/load_serve.py --url http://127.0.0.1:7878/sparql --pid 1234
     .venv/bin/python bench/load_serve.py out --clients 20 --seconds 30 --json
+    .venv/bin/python bench/load_serve.py out --clients 5 --seconds 60 --slow-sockets 300
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import json
 import os
 import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +43,7 @@ from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 200
+MAX_SLOW_SOCKETS = 1000
 MAX_SECONDS = 600.0
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
@@ -59,6 +68,8 @@ class LoadResult:
     p50_ms: float = 0.0
     p95_ms: float = 0.0
     max_ms: float = 0.0
+    slow_sockets: int = 0  # sockets trickling their headers meanwhile
+    slow_reopened: int = 0  # how often the server closed one of them (it was opened again)
     peak_rss_mb: float | None = None  # the server process and its query workers
     server_rss_mb: float | None = None  # the server process alone (HTTP threads, no workers)
     errors: list[str] = field(default_factory=list)  # the first few failures, for reading
@@ -68,7 +79,9 @@ class LoadResult:
             rss = f"{self.server_rss_mb:.0f} MB (with query workers {self.peak_rss_mb:.0f} MB)"
         else:
             rss = "n/a (no --pid)"
-        return (f"{self.clients} clients, {self.seconds:.1f} s: {self.requests} requests, "
+        slow = (f" (with {self.slow_sockets} slow sockets open, closed by the server and reopened "
+                f"{self.slow_reopened} times)" if self.slow_sockets else "")
+        return (f"{self.clients} clients{slow}, {self.seconds:.1f} s: {self.requests} requests, "
                 f"{self.requests_per_second:.1f} req/s, p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, "
                 f"max {self.max_ms:.1f} ms, {self.failed} failed ({self.timed_out} timed out); "
                 f"server peak RSS {rss}")
@@ -195,6 +208,75 @@ def run_load(url: str, clients: int = 20, seconds: float = 30.0, pid: int | None
     return res
 
 
+class SlowSockets:
+    """``n`` connections to ``url`` that each send a request line, then one header line every
+    ``interval`` seconds, and never finish their request (slowloris). A connection the server
+    closes (or answers) is opened again at once; :attr:`reopened` counts them. Use as a context
+    manager: all are open when ``with`` starts, all are closed when it ends."""
+
+    def __init__(self, url: str, n: int, interval: float = 10.0) -> None:
+        if not 0 <= n <= MAX_SLOW_SOCKETS:
+            raise SystemExit(f"load_serve: --slow-sockets must be 0..{MAX_SLOW_SOCKETS}")
+        if interval < 0.1:
+            raise SystemExit("load_serve: --slow-interval must be at least 0.1 s")
+        self.host, self.port, self.path = check_loopback(url)
+        self.n, self.interval = n, interval
+        self.reopened = 0
+        self._socks: list[socket.socket | None] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _open(self) -> socket.socket | None:
+        try:
+            s = socket.create_connection((self.host, self.port), timeout=5)
+            s.sendall(f"GET {self.path}?query=ASK%7B%7D HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n".encode())
+            s.setblocking(False)
+            return s
+        except OSError:
+            return None
+
+    def _run(self) -> None:
+        next_line = time.monotonic() + self.interval
+        k = 0
+        while not self._stop.wait(0.2):
+            send = time.monotonic() >= next_line
+            if send:
+                next_line += self.interval
+                k += 1
+            for i, s in enumerate(self._socks):
+                alive = s is not None
+                if s is not None:
+                    try:
+                        s.recv(1)  # an answer or the end of the stream: the server let go
+                        alive = False
+                    except BlockingIOError:  # nothing to read: still held open
+                        alive = True
+                    except OSError:
+                        alive = False
+                    if alive and send:
+                        try:
+                            s.send(f"X-Slow-{k}: {k}\r\n".encode())
+                        except OSError:
+                            alive = False
+                if not alive:
+                    if s is not None:
+                        s.close()
+                        self.reopened += 1
+                    self._socks[i] = self._open()
+
+    def __enter__(self) -> SlowSockets:
+        self._socks = [self._open() for _ in range(self.n)]
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        for s in self._socks:
+            if s is not None:
+                s.close()
+
+
 class Server:
     """``kg serve GRAPH`` on a free loopback port, as a subprocess (stopped with SIGTERM)."""
 
@@ -242,15 +324,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="--workers of the kg serve started here")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds a request may take before it counts as timed out")
     ap.add_argument("--fresh-connections", action="store_true", help="a new connection for every request")
+    ap.add_argument("--slow-sockets", type=int, default=0,
+                    help=f"sockets that trickle their headers meanwhile (at most {MAX_SLOW_SOCKETS})")
+    ap.add_argument("--slow-interval", type=float, default=10.0, help="seconds between their header lines")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args(argv)
     if (args.graph is None) == (args.url is None):
         ap.error("give either GRAPH (to start kg serve) or --url of a running server")
+
+    def load(url: str, pid: int | None) -> LoadResult:
+        with SlowSockets(url, args.slow_sockets, args.slow_interval) as slow:
+            res = run_load(url, args.clients, args.seconds, pid, args.timeout, args.fresh_connections)
+        res.slow_sockets, res.slow_reopened = args.slow_sockets, slow.reopened
+        return res
+
     if args.url:
-        res = run_load(args.url, args.clients, args.seconds, args.pid, args.timeout, args.fresh_connections)
+        res = load(args.url, args.pid)
     else:
         with Server(args.graph, workers=args.workers, extra=["--quiet"]) as server:
-            res = run_load(server.url, args.clients, args.seconds, server.pid, args.timeout, args.fresh_connections)
+            res = load(server.url, server.pid)
     print(json.dumps(asdict(res), indent=1) if args.json else res.summary())
     for e in res.errors:
         print(f"  failure: {e}", file=sys.stderr)

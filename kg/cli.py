@@ -319,6 +319,24 @@ def query_cmd(
                    f"(--max-bytes {max_bytes}).", err=True)
 
 
+def _check_allow_hosts(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from kg.readers.serve import check_host_name
+
+    try:
+        return tuple(check_host_name(v) for v in value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _check_cors(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from kg.readers.serve import check_origin
+
+    try:
+        return tuple(check_origin(v) for v in value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command("serve")
 @click.argument("outdir", type=click.Path(exists=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -333,16 +351,26 @@ def query_cmd(
               help="Query processes running side by side.")
 @click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), default="oxigraph", show_default=True)
 @click.option("--max-connections", type=click.IntRange(min=1, max=4096), default=256, show_default=True,
-              help="Client connections served at once; more wait in the listen backlog (1024).")
+              help="Client connections served at once; when all are taken the one idle longest makes "
+                   "room, and more wait in the listen backlog (1024).")
 @click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
               help="Seconds a connection may stay silent (between requests or inside one) before it is closed.")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds a request (line, headers, body) may take to arrive once it started.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", callback=_check_allow_hosts,
+              help="Answer requests whose Host header is NAME too (repeatable; '*' for any). "
+                   "127.0.0.1, localhost, [::1] and --host are always answered; others get 421.")
+@click.option("--cors", "cors", multiple=True, metavar="ORIGIN", callback=_check_cors,
+              help="Let web pages of ORIGIN (e.g. http://localhost:3000, or '*' for any) read the "
+                   "endpoint (repeatable). Off by default.")
 @click.option("--examples", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of .rq files offered in the query page [default: queries/ of the source tree].")
 @click.option("-q", "--quiet", is_flag=True, help="No access line per request (start and stop are still said).")
 @handle_errors
 def serve_cmd(
     outdir: str, host: str, port: int, timeout: float, max_rows: int, workers: int, engine: str,
-    max_connections: int, idle_timeout: float, examples: Path | None, quiet: bool,
+    max_connections: int, idle_timeout: float, request_timeout: float, allow_hosts: tuple[str, ...],
+    cors: tuple[str, ...], examples: Path | None, quiet: bool,
 ) -> None:
     """Serve OUTDIR (or an RDF file) as a read-only SPARQL 1.1 endpoint at /sparql.
 
@@ -353,12 +381,17 @@ def serve_cmd(
     or a media type). GET /sparql without a query gives the service description. Updates and
     SERVICE are refused (403). The query page at / is YASGUI with the example queries.
 
+    Only requests addressed to 127.0.0.1, localhost, [::1], --host or an --allow-host name
+    are answered (others: 421), so pages of other sites cannot reach it by DNS rebinding; no
+    CORS header is sent unless --cors allows a page's origin.
+
     SIGINT/SIGTERM: idle connections are closed at once, requests in flight get 5 s, exit 0.
 
     \b
     Example:
       kg serve out                          # then open http://127.0.0.1:7878/
       kg serve out --port 8000 --timeout 10 --max-rows 5000 --workers 2 --quiet
+      kg serve out --cors http://localhost:3000 --allow-host kg.internal
       curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * WHERE { ?s a dip:Official }' \\
            http://127.0.0.1:7878/sparql
       curl -H 'Accept: application/rdf+xml' \\
@@ -372,7 +405,8 @@ def serve_cmd(
         ServeConfig(
             graph=outdir, host=host, port=port, timeout=timeout, max_rows=max_rows,
             workers=workers, engine=engine, max_connections=max_connections,
-            idle_timeout=idle_timeout, access_log=not quiet,
+            idle_timeout=idle_timeout, request_timeout=request_timeout, allow_hosts=allow_hosts,
+            cors=cors, access_log=not quiet,
             examples=examples if examples is not None else DEFAULT_EXAMPLES,
         ),
         announce=lambda msg: click.echo(msg, err=True),

@@ -49,6 +49,7 @@ from kg.readers.query import (
     run_query_bounded,
     serialize,
     shorten,
+    xml_safe,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -463,12 +464,10 @@ def test_literals_round_trip_through_json_xml_and_tsv(text: str, lang: str | Non
     lit = Literal(text, lang=lang)
     res = QueryResult(form="SELECT", variables=("x",), rows=((lit,),))
     for fmt in ("json", "xml", "tsv"):
-        if fmt == "xml" and any(ord(c) < 0x20 and c not in "\t\n\r" for c in text):
-            continue  # XML 1.0 cannot carry these characters at all
-        if fmt == "xml" and "\r" in text:
-            continue  # XML parsers normalise line ends
         back = list(Result.parse(io.StringIO(serialize(res, fmt)), format=fmt))
-        assert back[0][0] == lit, fmt
+        # XML 1.0 cannot carry most C0 controls at all: they come back as U+FFFD, the rest exactly
+        want = Literal(xml_safe(text), lang=lang) if fmt == "xml" else lit
+        assert back[0][0] == want, fmt
 
 
 # ------------------------------------------------------------------------- bindings parse
@@ -541,6 +540,51 @@ def test_cli_query_warns_when_rows_were_cut(sample_ttl: Path) -> None:
     assert r.exit_code == 0
     assert len(r.stdout.splitlines()) == 3
     assert "only the first 2 results" in r.stderr
+
+
+#: A label as an article could carry it: an escape sequence that clears the screen and sets the
+#: terminal's title, a bell, a carriage return that would overwrite the line, a C1 control, a
+#: right-to-left override, and characters XML 1.0 cannot hold (NUL, form feed, U+FFFF).
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07名前\r上書き\x9b31m\u202eabc\x00\x0c\uffff"
+HOSTILE_TTL = ('@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n'
+               '<https://w3id.org/dipkg/id/person/X> rdfs:label "'
+               + "".join(f"\\u{ord(c):04X}" for c in HOSTILE) + '"@ja .\n')
+
+
+def _kg_query(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "kg.cli", "query", *args], capture_output=True, timeout=120,
+                          cwd=ROOT, check=False)
+
+
+def test_control_characters_in_the_data_are_shown_escaped_in_the_table(tmp_path: Path) -> None:
+    graph = tmp_path / "hostile.ttl"
+    graph.write_text(HOSTILE_TTL, encoding="utf-8")
+    proc = _kg_query(str(graph), "SELECT ?p ?name WHERE { ?p rdfs:label ?name }")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode("utf-8")
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", out), repr(out)
+    assert r"\x1b[2J\x1b]0;pwned\x07名前\x0d上書き\x9b31m\u202eabc\x00\x0c" in out
+    assert out.splitlines()[-1] == "(1 row)"
+    # a graph result shown as Turtle: the same characters as \\u escapes, which read back as they were
+    proc = _kg_query(str(graph), "CONSTRUCT WHERE { ?p rdfs:label ?name }")
+    out = proc.stdout.decode("utf-8")
+    assert proc.returncode == 0 and not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", out), repr(out)
+    assert str(next(iter(Graph().parse(data=out, format="turtle").objects()))) == HOSTILE
+    # the machine formats keep the data as it is
+    proc = _kg_query(str(graph), "SELECT ?name WHERE { ?p rdfs:label ?name }", "--format", "json")
+    assert json.loads(proc.stdout)["results"]["bindings"][0]["name"]["value"] == HOSTILE
+
+
+@pytest.mark.parametrize("query", ["SELECT ?p ?name WHERE { ?p rdfs:label ?name }", "CONSTRUCT WHERE { ?p rdfs:label ?name }"])
+def test_xml_answers_stay_well_formed_whatever_the_data_holds(tmp_path: Path, query: str) -> None:
+    graph = tmp_path / "hostile.ttl"
+    graph.write_text(HOSTILE_TTL, encoding="utf-8")
+    proc = _kg_query(str(graph), query, "--format", "xml")
+    assert proc.returncode == 0, proc.stderr
+    doc = ET.fromstring(proc.stdout)  # well-formed
+    texts = [e.text for e in doc.iter() if e.text and "pwned" in e.text]
+    assert texts == [xml_safe(HOSTILE)]
+    assert "\ufffd" in texts[0] and "\r上書き" in texts[0]  # NUL, form feed, U+FFFF replaced; CR kept
 
 
 def test_query_and_serve_help_show_an_example() -> None:

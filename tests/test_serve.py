@@ -815,7 +815,7 @@ def test_200_connections_at_once_wait_in_the_backlog_and_are_all_answered() -> N
         for _ in range(200):  # nobody accepts yet: each connect completes in the kernel's queue
             socks.append(socket.create_connection((host, port), timeout=2))
         t = _run(server)
-        request = b"GET /sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        request = b"GET /sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         for s in socks:
             s.sendall(request)
         answers = []
@@ -952,7 +952,7 @@ def test_logs_are_one_line_per_request_and_no_tracebacks_when_clients_hang_up() 
         for _ in range(5):  # ask for a big answer, then reset the connection before reading it
             s = socket.create_connection((parts.hostname, parts.port))
             q = urlencode({"query": "CONSTRUCT WHERE { ?s ?p ?o }"})
-            s.sendall(f"GET /sparql?{q} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            s.sendall(f"GET /sparql?{q} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
         s = socket.create_connection((parts.hostname, parts.port))
@@ -1044,3 +1044,377 @@ def test_the_query_page_runs_a_query_and_an_example_in_chromium(corpus_endpoint:
     assert errors == []
     assert requests and all(u.startswith(base + "/") for u in requests), requests  # nothing from elsewhere
     assert f"{base}/sparql" in requests
+
+
+# ---------------------------------------------------------------------------- hostile clients
+
+
+def raw_request(url: str, request: bytes, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as it is on a new connection; status, headers and body of the answer."""
+    from http.client import HTTPResponse
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        resp = HTTPResponse(sock)
+        resp.begin()
+        return resp.status, dict(resp.getheaders()), resp.read()
+
+
+def test_a_host_name_the_server_does_not_serve_is_refused(endpoint: str) -> None:
+    """DNS rebinding: a page of evil.example whose name now points at 127.0.0.1 sends Host: evil.example."""
+    port = urlsplit(endpoint).port
+    query = f"{endpoint}?{urlencode({'query': 'ASK { ?s ?p ?o }'})}"
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", "localhost.evil.example:80"):
+        status, _, body = curl("-H", f"Host: {host}", query)
+        assert status == 421, host
+        assert body.decode().startswith(f"Error: Host {host} is not served here;"), body
+        assert "--allow-host" in body.decode()
+    for host in (f"127.0.0.1:{port}", "127.0.0.1", f"localhost:{port}", "LOCALHOST", "localhost.", f"[::1]:{port}"):
+        status, _, body = curl("-H", f"Host: {host}", query)
+        assert (status, json.loads(body)) == (200, {"head": {}, "boolean": True}), host
+    target = f"/sparql?{urlencode({'query': 'ASK { ?s ?p ?o }'})}"
+    status, _, body = raw_request(endpoint, f"GET http://evil.example{target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    assert status == 400 and b"the request target must be a path" in body
+    status, _, body = raw_request(endpoint, f"GET {target} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+    assert status == 400 and b"needs a Host header" in body
+    status, _, body = raw_request(endpoint, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n".encode())
+    assert status == 400 and b"more than one Host header" in body
+    status, _, _ = raw_request(endpoint, f"GET {target} HTTP/1.0\r\n\r\n".encode())  # HTTP/1.0 needs no Host
+    assert status == 200
+
+
+def test_allow_host_and_the_host_address_are_answered_other_names_not() -> None:
+    server = start_server(ServeConfig(graph=SAMPLE, host="127.0.0.2", port=0, workers=1, allow_hosts=("kg.example",)))
+    t = _run(server)
+    try:
+        port = server.server_address[1]
+        query = f"{server.url}?{urlencode({'query': 'ASK { ?s ?p ?o }'})}"
+        for host, want in ((f"kg.example:{port}", 200), ("KG.example", 200), (f"127.0.0.2:{port}", 200),
+                           ("localhost", 200), ("other.example", 421), ("kg.example.evil", 421)):
+            assert curl("-H", f"Host: {host}", query)[0] == want, host
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)
+
+
+def test_the_host_names_served() -> None:
+    from kg.readers.serve import host_names
+
+    assert host_names(ServeConfig(graph=SAMPLE)) == {"127.0.0.1", "localhost", "[::1]"}
+    assert host_names(ServeConfig(graph=SAMPLE, host="::1", allow_hosts=("KG.Example.", "10.0.0.5", "fe80::1"))) == {
+        "127.0.0.1", "localhost", "[::1]", "kg.example", "10.0.0.5", "[fe80::1]"}
+    # bound to every address: no name is added for it (addresses are answered, names need --allow-host)
+    assert host_names(ServeConfig(graph=SAMPLE, host="0.0.0.0")) == {"127.0.0.1", "localhost", "[::1]"}
+    assert host_names(ServeConfig(graph=SAMPLE, host="::")) == {"127.0.0.1", "localhost", "[::1]"}
+
+
+@pytest.mark.parametrize("option,value", [("--allow-host", "a b"), ("--allow-host", "evil/x"),
+                                          ("--cors", "localhost:3000"), ("--cors", "http://a.example/path")])
+def test_kg_serve_refuses_a_bad_host_name_or_origin(option: str, value: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "serve", str(SAMPLE), "--port", "0", option, value],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert f"Invalid value for '{option}'" in proc.stderr and value in proc.stderr
+
+
+def test_300_slow_sockets_do_not_keep_ordinary_requests_out() -> None:
+    """Slowloris: 300 sockets (more than --max-connections) each trickle a header line every second."""
+    server = start_server(ServeConfig(graph=SAMPLE, port=0, workers=1, access_log=False))
+    t = _run(server)
+    try:
+        with load_serve.SlowSockets(server.url, 300, interval=1.0) as slow:
+            time.sleep(2)  # every slot taken, the rest waiting in the backlog
+            took = []
+            for _ in range(5):
+                start = time.monotonic()
+                status = get(server.url, "ASK { ?s ?p ?o }")[0]
+                took.append(time.monotonic() - start)
+                assert status == 200
+            assert max(took) < 5, took  # not waiting for a slow socket to give up (the bench: p95 < 1 s)
+            assert slow.reopened > 0  # room was made by hanging up on slow sockets
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)
+
+
+@pytest.mark.parametrize("start", [
+    b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",  # headers that never end
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+    b"Content-Length: 1000\r\n\r\nASK { ",  # a body that never ends
+], ids=["headers", "body"])
+def test_a_request_trickled_a_byte_at_a_time_is_cut_at_the_request_timeout(start: bytes) -> None:
+    server = start_server(ServeConfig(graph=SAMPLE, port=0, workers=1, idle_timeout=20, request_timeout=1.0))
+    t = _run(server)
+    try:
+        host, port = server.server_address[:2]
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(start)
+            began = time.monotonic()
+            closed = False
+            while time.monotonic() - began < 8:
+                try:
+                    sock.sendall(b" ")  # a byte every 0.2 s: each read comes well within the idle timeout
+                except OSError:
+                    closed = True
+                    break
+                if _readable(sock, 0.2) and sock.recv(1, socket.MSG_DONTWAIT) == b"":
+                    closed = True
+                    break
+            assert closed and time.monotonic() - began < 4
+        assert get(server.url, OFFICIALS)[0] == 200
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)
+
+
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    import select
+
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
+def test_http_1_0_keep_alive_is_said_and_kept_and_plain_http_1_0_is_closed(endpoint: str) -> None:
+    port = urlsplit(endpoint).port
+    target = f"/sparql?{urlencode({'query': 'ASK { ?s ?p ?o }'})}"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        f = sock.makefile("rb")
+        for _ in range(3):
+            sock.sendall(f"GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n".encode())
+            status_line = f.readline()
+            headers = {}
+            while (line := f.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            assert status_line.startswith(b"HTTP/1.1 200")
+            assert headers["connection"].lower() == "keep-alive"
+            assert json.loads(f.read(int(headers["content-length"]))) == {"head": {}, "boolean": True}
+        sock.sendall(f"GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        data = f.read()  # to the end: the server closes a plain HTTP/1.0 connection after the answer
+        assert data.startswith(b"HTTP/1.1 200") and b"\r\nConnection: close\r\n" in data
+    # OPTIONS too
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"OPTIONS /sparql HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+        head = sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 204") and b"\r\nConnection: keep-alive\r\n" in head
+
+
+def test_xml_answers_stay_well_formed_when_the_data_holds_control_characters(tmp_path: Path) -> None:
+    from SPARQLWrapper import XML as SW_XML
+    from SPARQLWrapper import SPARQLWrapper
+    from test_query import HOSTILE, HOSTILE_TTL
+
+    from kg.readers.query import xml_safe
+
+    graph = tmp_path / "hostile.ttl"
+    graph.write_text(HOSTILE_TTL, encoding="utf-8")
+    server = start_server(ServeConfig(graph=graph, port=0, workers=1, access_log=False))
+    t = _run(server)
+    try:
+        sw = SPARQLWrapper(server.url)
+        sw.setReturnFormat(SW_XML)
+        sw.setQuery("SELECT ?name WHERE { ?p rdfs:label ?name }")
+        doc = sw.query().convert()  # parsed with xml.dom.minidom
+        (literal,) = doc.getElementsByTagName("literal")
+        assert literal.firstChild.data == xml_safe(HOSTILE)
+        sw.setQuery("CONSTRUCT WHERE { ?p rdfs:label ?name }")
+        got = sw.query().convert()  # RDF/XML, parsed by rdflib
+        assert [str(o) for o in got.objects()] == [xml_safe(HOSTILE)]
+        status, _, body = get(server.url, "SELECT ?name WHERE { ?p rdfs:label ?name }", "application/json")
+        assert status == 200 and json.loads(body)["results"]["bindings"][0]["name"]["value"] == HOSTILE
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)
+
+
+# ---------------------------------------------------------------------------- CORS
+
+CORS_FETCH = """async ([url, q]) => {
+  const out = {};
+  try {
+    const r = await fetch(url + '?query=' + encodeURIComponent(q), {headers: {Accept: 'application/sparql-results+json'}});
+    out.get = [r.status, await r.json()];
+  } catch (e) { out.get = String(e); }
+  try {  // application/sparql-query is not a simple content type: the browser sends a preflight first
+    const r = await fetch(url, {method: 'POST', headers: {'Content-Type': 'application/sparql-query', Accept: 'text/csv'},
+                                body: q});
+    out.post = [r.status, await r.text(), r.headers.get('X-SPARQL-MaxRows')];
+  } catch (e) { out.post = String(e); }
+  return out;
+}"""
+
+
+def test_cors_headers_and_the_preflight(tmp_path: Path) -> None:
+    origin = "http://127.0.0.1:9"
+    query = f"?{urlencode({'query': 'ASK { ?s ?p ?o }'})}"
+    for cors in ((origin,), ("*",), ()):
+        server = start_server(ServeConfig(graph=SAMPLE, port=0, workers=1, access_log=False, cors=cors))
+        t = _run(server)
+        try:
+            status, headers, _ = curl("-H", f"Origin: {origin}", server.url + query)
+            allow = headers.get("access-control-allow-origin")
+            assert status == 200 and allow == {(origin,): origin, ("*",): "*", (): None}[cors]
+            status, headers, _ = curl("-H", "Origin: http://evil.example", server.url + query)
+            assert status == 200 and headers.get("access-control-allow-origin") == ("*" if cors == ("*",) else None)
+            if cors == (origin,):
+                assert headers["vary"] == "Origin"
+            status, headers, body = curl("-X", "OPTIONS", "-H", f"Origin: {origin}",
+                                         "-H", "Access-Control-Request-Method: POST",
+                                         "-H", "Access-Control-Request-Headers: content-type", server.url)
+            assert status == 204 and body == b""
+            if cors:
+                assert headers["access-control-allow-methods"] == "GET, HEAD, POST, OPTIONS"
+                assert headers["access-control-allow-headers"] == "content-type"
+                assert headers["access-control-max-age"] == "600"
+            else:
+                assert not any(h.startswith("access-control-") for h in headers), headers
+        finally:
+            server.request_stop()
+            t.join(10)
+            stop_server(server)
+
+
+@pytest.mark.browser
+def test_cors_lets_a_page_of_the_allowed_origin_read_the_endpoint_in_chromium(tmp_path: Path) -> None:
+    """A page served by another server (another port: another origin) queries kg serve with fetch()."""
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from playwright.sync_api import sync_playwright
+    from test_view import CHROMIUM_ARGS, _chromium
+
+    chromium = _chromium()
+    (tmp_path / "index.html").write_text("<!doctype html><title>another site</title><p>another site</p>\n",
+                                         encoding="utf-8")
+    site = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    site.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
+    site_thread = threading.Thread(target=site.serve_forever, daemon=True)
+    site_thread.start()
+    origin = f"http://127.0.0.1:{site.server_address[1]}"
+    log: list[str] = []
+    open_server = start_server(ServeConfig(graph=SAMPLE, port=0, workers=1, max_rows=4, cors=(origin,)), log=log.append)
+    closed_server = start_server(ServeConfig(graph=SAMPLE, port=0, workers=1, cors=("http://127.0.0.1:9",)))
+    threads = [_run(open_server), _run(closed_server)]
+    want = json.loads(get(open_server.url, OFFICIALS)[2])
+    try:
+        with tempfile.TemporaryDirectory(prefix="kg-chromium-") as profile, sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(profile, executable_path=chromium, headless=True,
+                                                            args=CHROMIUM_ARGS)
+            try:
+                page = context.new_page()
+                page.goto(origin + "/")
+                allowed = page.evaluate(CORS_FETCH, [open_server.url, OFFICIALS])
+                refused = page.evaluate(CORS_FETCH, [closed_server.url, OFFICIALS])
+            finally:
+                context.close()
+    finally:
+        for server, t in zip((open_server, closed_server), threads, strict=True):
+            server.request_stop()
+            t.join(10)
+            stop_server(server)
+        site.shutdown()
+        site.server_close()
+    assert allowed["get"] == [200, want]
+    status, csv_text, max_rows = allowed["post"]
+    assert status == 200 and csv_text.splitlines()[0] == "p" and len(csv_text.splitlines()) == 5
+    assert max_rows == "4"  # the header saying the answer was cut is exposed to the page
+    assert any('"OPTIONS /sparql" 204' in line for line in log), log  # the preflight reached the server
+    # a server that lets another origin in: the browser keeps the answers from the page
+    assert "Failed to fetch" in refused["get"] and "Failed to fetch" in refused["post"]
+
+
+# ---------------------------------------------------------------------------- one build generation
+
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+# Five copies of every triple joined: far past a two-second limit on any of the builds below.
+SLOWEST = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
+
+
+def _build_quotes(tmp: Path, out: Path, n: int) -> None:
+    """Build ``out`` from statements of one document with ``n`` quotes (no parsing): each ``n`` gives
+    a graph of another size."""
+    from kg.build.pipeline import build
+
+    s0 = "ラブロフ外相は述べました。"
+    rows: list[dict[str, Any]] = [
+        {"kind": "document", "doc_id": "d1", "published": "2018-06-01"},
+        {"kind": "entity", "key": "person:ラブロフ", "type": "Person", "label": "ラブロフ",
+         "evidence": [{"doc_id": "d1", "start": 0, "end": len(s0), "sentence": s0, "rule": "entity.name"}]},
+    ]
+    for i in range(n):
+        s = f"ラブロフ外相は「有意義だった{i}」と述べました。"
+        rows.append({"kind": "quote", "text": f"有意義だった{i}", "speaker": "person:ラブロフ", "doc_id": "d1",
+                     "evidence": [{"doc_id": "d1", "start": i * 40, "end": i * 40 + len(s), "sentence": s,
+                                   "rule": "quote.say"}]})
+    statements = tmp / f"statements-{n}.jsonl"
+    statements.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    build([], out, statements_file=statements, validate=False, jobs=1)
+
+
+def _count(url: str) -> int:
+    status, _, body = get(url, COUNT)
+    assert status == 200, body
+    return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_a_replaced_worker_reads_the_build_the_server_started_with(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build_quotes(tmp_path, out, 6)
+    server = start_server(ServeConfig(graph=out, port=0, workers=2, timeout=2, access_log=False))
+    t = _run(server)
+    try:
+        first = _count(server.url)
+        _build_quotes(tmp_path, out, 30)  # OUTDIR now shows another build
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            assert set(ex.map(lambda _: _count(server.url), range(8))) == {first}
+        assert get(server.url, SLOWEST)[0] == 503  # its worker is killed and replaced
+        with ThreadPoolExecutor(max_workers=4) as ex:  # both workers answer, the new one included
+            assert set(ex.map(lambda _: _count(server.url), range(16))) == {first}
+        assert server.pool.reloads == 0
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)
+    assert _count_of(out) != first
+
+
+def _count_of(graph: Path) -> int:
+    from kg.readers.query import run_query
+
+    return int(run_query(graph, COUNT).rows[0][0])  # type: ignore[arg-type]
+
+
+def test_when_the_build_served_is_gone_every_worker_moves_to_the_new_one_together(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _build_quotes(tmp_path, out, 6)
+    served = (out / "store").resolve().parent
+    log: list[str] = []
+    server = start_server(ServeConfig(graph=out, port=0, workers=2, timeout=2, access_log=False), log=log.append)
+    t = _run(server)
+    try:
+        first = _count(server.url)
+        _build_quotes(tmp_path, out, 30)
+        _build_quotes(tmp_path, out, 12)  # the build after next removes the generation served
+        assert not served.exists()
+        latest = _count_of(out)
+        assert latest != first
+        with ThreadPoolExecutor(max_workers=4) as ex:  # the workers still read what they opened
+            assert set(ex.map(lambda _: _count(server.url), range(8))) == {first}
+        assert get(server.url, SLOWEST)[0] == 503  # a worker must be replaced: the generation is gone
+        seen = []  # the other worker answers until a full set has opened the new build, then they do
+        deadline = time.monotonic() + 120
+        while (not seen or seen[-1] != latest) and time.monotonic() < deadline:
+            seen.append(_count(server.url))
+        assert set(seen[:-1]) <= {first} and seen[-1] == latest, seen
+        with ThreadPoolExecutor(max_workers=4) as ex:
+            assert list(ex.map(lambda _: _count(server.url), range(16))) == [latest] * 16
+        assert server.pool.reloads == 1
+        assert any("every query process now reads the build it shows now" in line for line in log), log
+    finally:
+        server.request_stop()
+        t.join(10)
+        stop_server(server)

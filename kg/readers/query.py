@@ -812,6 +812,50 @@ def _plain(term: Identifier | None) -> str:
     return str(term)
 
 
+#: Characters that would act on a terminal instead of being shown: C0 and C1 controls and DEL
+#: (escape sequences, carriage return, backspace, bell) and the bidirectional overrides and
+#: isolates (which reorder what follows them on the line).
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: Characters XML 1.0 cannot carry, not even as character references.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape_control(m: re.Match[str]) -> str:
+    c = m.group(0)
+    return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` for a terminal: line breaks and tabs as spaces, other control characters (an
+    escape sequence from an article, a carriage return) and bidirectional overrides written as
+    ``\\x1b`` / ``\\u202e``, so that what is shown is what the data holds."""
+    return _TERMINAL_CONTROLS.sub(_escape_control, text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+
+
+def _turtle_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group(0)):04X}"
+
+
+def terminal_safe_turtle(text: str) -> str:
+    """Turtle for a terminal: control characters and bidirectional overrides (which can only be
+    inside strings and IRIs) written as ``\\uXXXX`` escapes, which Turtle reads back as the same
+    characters; line breaks and tabs are left as the layout."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]",
+                  _turtle_escape, text)
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot hold (most C0 controls, U+FFFE, U+FFFF) replaced
+    by U+FFFD, so that an XML answer stays well-formed; SPARQL JSON, CSV and TSV carry them exactly."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _xml_text(text: str) -> str:
+    """Character data for an XML element: escaped, XML-safe, and a carriage return kept as ``&#13;``
+    (parsers turn a raw one into a line feed)."""
+    return escape(xml_safe(text)).replace("\r", "&#13;")
+
+
 def _width(text: str) -> int:
     """Columns ``text`` takes in a terminal (East Asian wide characters take two)."""
     return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
@@ -825,7 +869,7 @@ def format_table(result: QueryResult) -> str:
     """Aligned columns with a header rule and a row count, for reading in a terminal."""
     if result.form == "ASK":
         return ("true" if result.boolean else "false") + "\n"
-    cells = [[_plain(t).replace("\n", " ") for t in row] for row in result.rows]
+    cells = [[terminal_safe(_plain(t)) for t in row] for row in result.rows]
     heads = list(result.variables)
     widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(heads)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(heads, widths, strict=True)).rstrip()]
@@ -909,7 +953,8 @@ def format_json(result: QueryResult) -> str:
 
 
 def format_xml(result: QueryResult) -> str:
-    """SPARQL Query Results XML Format."""
+    """SPARQL Query Results XML Format, always well-formed: characters XML 1.0 cannot hold are
+    written as U+FFFD (see :func:`xml_safe`)."""
     out = ['<?xml version="1.0" encoding="utf-8"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
     if result.form == "ASK":
         out += ["<head/>", f"<boolean>{'true' if result.boolean else 'false'}</boolean>"]
@@ -922,9 +967,9 @@ def format_xml(result: QueryResult) -> str:
                 if t is None:
                     continue
                 if isinstance(t, URIRef):
-                    val = f"<uri>{escape(str(t))}</uri>"
+                    val = f"<uri>{_xml_text(str(t))}</uri>"
                 elif isinstance(t, BNode):
-                    val = f"<bnode>{escape(str(t))}</bnode>"
+                    val = f"<bnode>{_xml_text(str(t))}</bnode>"
                 else:
                     assert isinstance(t, Literal)
                     attr = ""
@@ -932,12 +977,18 @@ def format_xml(result: QueryResult) -> str:
                         attr = f" xml:lang={quoteattr(t.language)}"
                     elif t.datatype is not None and t.datatype != XSD.string:
                         attr = f" datatype={quoteattr(str(t.datatype))}"
-                    val = f"<literal{attr}>{escape(str(t))}</literal>"
+                    val = f"<literal{attr}>{_xml_text(str(t))}</literal>"
                 out.append(f"<binding name={quoteattr(v)}>{val}</binding>")
             out.append("</result>")
         out.append("</results>")
     out.append("</sparql>")
     return "\n".join(out) + "\n"
+
+
+def rdf_xml(graph: Graph) -> str:
+    """``graph`` as RDF/XML, always well-formed: characters XML 1.0 cannot hold (which rdflib writes
+    as they are) are written as U+FFFD (see :func:`xml_safe`)."""
+    return xml_safe(graph.serialize(format="xml"))
 
 
 def serialize(result: QueryResult, fmt: str = "table") -> str:
@@ -955,7 +1006,9 @@ def serialize(result: QueryResult, fmt: str = "table") -> str:
         if fmt in ("json", "jsonld"):
             return graph.serialize(format="json-ld", indent=1, ensure_ascii=False)
         if fmt == "xml":
-            return graph.serialize(format="xml")
+            return rdf_xml(graph)
+        if fmt == "table":  # for reading in a terminal
+            return terminal_safe_turtle(graph.serialize(format="turtle"))
         return graph.serialize(format="turtle")
     if fmt in GRAPH_FORMATS:
         raise QueryError(
@@ -999,10 +1052,13 @@ __all__ = [
     "parse_binding",
     "query_depth",
     "query_form",
+    "rdf_xml",
     "read_query_file",
     "resolve_graph_path",
     "run_query",
     "run_query_bounded",
     "serialize",
     "shorten",
+    "terminal_safe",
+    "xml_safe",
 ]

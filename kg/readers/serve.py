@@ -16,20 +16,31 @@
 * Queries run in a small pool of worker processes, each holding its own copy of the graph,
   so a query that runs past ``--timeout`` is really stopped (its process is killed and
   replaced) and answered with 503. Results are written in the worker too, so the HTTP threads
-  only move bytes. At most ``--max-rows`` rows (or triples) are returned; when more existed
-  the response carries ``X-SPARQL-MaxRows``.
+  only move bytes. All workers read one build generation for the server's life (a replacement
+  opens the generation the others read); only when it is gone do they all move on together.
+  At most ``--max-rows`` rows (or triples) are returned; when more existed the response
+  carries ``X-SPARQL-MaxRows``.
 * The page at ``/`` is YASGUI (bundled in ``kg/static``, no network needed) with the example
   queries of ``queries/*.rq``.
 * Connections: HTTP/1.1 keep-alive, one thread each, at most ``max_connections`` at once (the
   rest wait in a listen backlog of ``backlog``); a connection silent for ``idle_timeout``
-  seconds is closed. SIGINT or SIGTERM closes idle connections at once, lets requests in
-  flight finish for up to ``stop_grace`` seconds and exits. One access line per request; a
-  client that hangs up mid-answer is not an error worth a traceback.
+  seconds is closed, and a request must arrive whole within ``request_timeout`` seconds of its
+  first byte. When every slot is taken, the connection idle longest (between requests, or still
+  sending its request) is hung up on for the newcomer, so slow sockets cannot keep ordinary
+  requests out. HTTP/1.0 keep-alive is answered with ``Connection: keep-alive``. SIGINT or
+  SIGTERM closes idle connections at once, lets requests in flight finish for up to
+  ``stop_grace`` seconds and exits. One access line per request; a client that hangs up
+  mid-answer is not an error worth a traceback.
+* Only requests whose ``Host`` names the server (127.0.0.1, localhost, [::1], ``host``,
+  ``allow_hosts``) are answered, others get 421: no DNS rebinding. CORS headers are sent only
+  for the origins of ``cors``.
 """
 
 from __future__ import annotations
 
 import html
+import io
+import ipaddress
 import json
 import multiprocessing
 import queue
@@ -60,10 +71,15 @@ from kg.readers.query import (
     QueryTimeoutError,
     SparqlStore,
     query_form,
+    rdf_xml,
     resolve_graph_path,
     serialize,
 )
+from kg.readers.store import STORE_DIR
 
+#: When every connection slot is taken, a connection idle (between requests, or still sending its
+#: request) at least this many seconds is hung up on to make room for a new one.
+HANG_UP_IDLE_AFTER = 0.5
 #: How long a worker process may take to load the graph before the server gives up.
 LOAD_TIMEOUT = 600.0
 #: The example queries offered in the page: ``queries/*.rq`` of the source tree.
@@ -173,7 +189,15 @@ class ServeConfig:
     max_body: int = 1_000_000
     #: seconds a connection may stay silent (between requests or inside one) before it is closed
     idle_timeout: float = 20.0
-    #: connections served at once; further ones wait in the listen backlog
+    #: seconds a request may take to arrive whole (request line, headers, body) once its first
+    #: byte came: a client that trickles its headers is hung up on
+    request_timeout: float = 10.0
+    #: Host names answered besides 127.0.0.1, localhost, [::1] and ``host`` ("*": any)
+    allow_hosts: tuple[str, ...] = ()
+    #: origins whose pages may read the endpoint (CORS); "*" for any; none by default
+    cors: tuple[str, ...] = ()
+    #: connections served at once; when all are taken, the one idle longest (between requests, or
+    #: still sending its request) is hung up on for a new one; the rest wait in the listen backlog
     max_connections: int = 256
     #: the listen backlog (the kernel caps it at net.core.somaxconn)
     backlog: int = 1024
@@ -206,7 +230,7 @@ def render(result: QueryResult, fmt: str) -> bytes:
     elif fmt in ("ntriples", "nquads"):
         text = serialize(result, "ntriples")
     elif fmt == "rdfxml":
-        text = result.graph().serialize(format="xml")
+        text = rdf_xml(result.graph())
     else:
         text = serialize(result, fmt)
     return text.encode("utf-8")
@@ -268,6 +292,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.ready = False
+        self.reload = 0  # the pool's reload count when this worker was started
         self._stop_lock = threading.Lock()
         self._stopped = False
 
@@ -304,51 +329,182 @@ class Rendered:
     truncated: bool
 
 
+def _file_id(path: Path) -> tuple[int, ...] | None:
+    """What tells one version of a file or folder from the next (None: it is gone)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """The build generation a pool serves: what its workers open (``target``), and the folder or
+    file (``watched``) whose identity (``ident``) says whether that generation is still there."""
+
+    target: str
+    watched: Path
+    ident: tuple[int, ...] | None
+
+    @classmethod
+    def of(cls, graph: str | Path) -> Generation:
+        """The generation ``graph`` shows now. A build directory in kg build's layout
+        (``OUTDIR/store`` a link into ``.kg-generations/<id>/``) is pinned to that generation folder,
+        which opens like OUTDIR and which later builds leave alone until the one after next; an
+        older, plain build directory or an RDF file is watched for being replaced."""
+        p = Path(graph)
+        store = p / STORE_DIR
+        if p.is_dir() and store.is_symlink():
+            real = store.resolve()
+            return cls(str(real.parent), real, _file_id(real))
+        watched = store if p.is_dir() else p
+        return cls(str(p), watched, _file_id(watched))
+
+    def still_there(self) -> bool:
+        """True while workers opening ``target`` read this same generation."""
+        return _file_id(self.watched) == self.ident
+
+
 class QueryPool:
     """Worker processes that each hold the graph; a query past its time limit kills its worker.
 
     ``run`` and ``render`` are thread-safe: HTTP threads take an idle worker, or wait for one
     within the query's time limit.
+
+    One pool serves one build generation (:class:`Generation`): a worker started to replace one
+    that was stopped opens the generation the others read, not what OUTDIR shows since a later
+    build. Only when that generation is gone (two builds later, or an older plain build directory
+    or an RDF file replaced) does the pool move every worker at once to what OUTDIR shows: a full
+    set of new workers opens it while the old ones go on answering, then the pool switches to the
+    new set (idle old workers are stopped, busy ones as they finish), so no query starts on the
+    old generation after one started on the new.
     """
 
-    def __init__(self, graph: str | Path, engine: str = DEFAULT_ENGINE, size: int = 2) -> None:
+    def __init__(
+        self,
+        graph: str | Path,
+        engine: str = DEFAULT_ENGINE,
+        size: int = 2,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         resolve_graph_path(graph)  # fail fast, in the parent, on a missing file
-        self._graph = str(graph)
+        self._source = str(graph)
+        self._size = max(1, size)
+        self._log = log
         self._engine = engine
         self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
-        workers = [self._spawn() for _ in range(max(1, size))]
+        self._generation = Generation.of(graph)
+        #: how many times every worker was moved to a new generation
+        self.reloads = 0
+        self._reloading = False
+        workers = [self._spawn() for _ in range(self._size)]
         try:
             for w in workers:
                 w.wait_ready(LOAD_TIMEOUT)
         except BaseException:
             self.close()
             raise
+        if self._generation.ident is None:  # an older build whose store the first worker just added
+            self._generation = Generation.of(graph)
         for w in workers:
             self._idle.put(w)
 
     def _spawn(self) -> _Worker:
-        w = _Worker(self._ctx, self._graph, self._engine)
+        with self._lock:
+            target, reload = self._generation.target, self.reloads
+        w = _Worker(self._ctx, target, self._engine)
+        w.reload = reload
         with self._lock:
             self._all.add(w)
         return w
 
+    def _current(self, w: _Worker) -> bool:
+        return w.reload == self.reloads
+
     def _retire(self, w: _Worker) -> None:
-        """Stop ``w`` and put a fresh worker in its place (it loads the graph in the background)."""
+        """Stop ``w`` and put a fresh worker in its place (it loads the graph in the background);
+        when the generation served is gone, every worker is moved to what OUTDIR shows now instead."""
         w.stop()
         with self._lock:
             self._all.discard(w)
             closed = self._closed
-        if not closed:
-            self._idle.put(self._spawn())
+        if closed or not self._current(w):
+            return
+        if not self._generation.still_there():
+            self._start_reload()
+            return
+        self._idle.put(self._spawn())
+
+    def _start_reload(self) -> None:
+        with self._lock:
+            if self._reloading or self._closed:
+                return
+            self._reloading = True
+        threading.Thread(target=self._reload, name="kg-serve-reload", daemon=True).start()
+
+    def _reload(self) -> None:
+        """Start a full set of workers on the generation OUTDIR shows now; once every one of them
+        has opened it, switch to them at once (the old workers answer meanwhile, then idle ones
+        stop, busy ones as they finish). See the class docstring."""
+        try:
+            generation = Generation.of(self._source)
+            if self._closed:
+                return
+            fresh = [_Worker(self._ctx, generation.target, self._engine) for _ in range(self._size)]
+            with self._lock:
+                self._all.update(fresh)
+                closed = self._closed
+            if closed:  # close() may have missed them
+                for w in fresh:
+                    w.stop()
+                return
+            try:
+                for w in fresh:
+                    w.wait_ready(LOAD_TIMEOUT)
+            except Exception as exc:  # any failure: the old workers go on
+                for w in fresh:
+                    w.stop()
+                with self._lock:
+                    self._all.difference_update(fresh)
+                if self._log is not None and not self._closed:
+                    self._log(f"{self._source}: the build served was replaced and is gone, and the one it shows "
+                              f"now cannot be read ({exc}); the query processes left go on")
+                return
+            with self._lock:
+                if self._closed:
+                    return
+                self._generation = generation
+                self.reloads += 1
+                for w in fresh:
+                    w.reload = self.reloads
+            while True:  # idle workers of the old generation stop now; busy ones when they are done
+                try:
+                    old = self._idle.get_nowait()
+                except queue.Empty:
+                    break
+                old.stop()
+                with self._lock:
+                    self._all.discard(old)
+            for w in fresh:
+                self._idle.put(w)
+            if self._log is not None:
+                self._log(f"{self._source}: the build served was replaced and is gone; every query process now "
+                          "reads the build it shows now")
+        finally:
+            with self._lock:
+                self._reloading = False
 
     def _call(self, text: str, max_rows: int | None, fmt: str | None, timeout: float) -> tuple[Any, ...]:
         """Send one query to an idle worker and return its answer message."""
         if self._closed:
             raise ServiceUnavailableError("the server is stopping; try again later")
+        if not self._all:  # every worker stopped and none could be started yet: try again
+            self._start_reload()
         try:
             w = self._idle.get(timeout=timeout)
         except queue.Empty:
@@ -357,6 +513,11 @@ class QueryPool:
             ) from None
         healthy = False
         try:
+            if not self._current(w):  # of a generation that is gone: every worker was moved on
+                w.stop()
+                with self._lock:
+                    self._all.discard(w)
+                return self._call(text, max_rows, fmt, timeout)
             w.wait_ready(LOAD_TIMEOUT)  # a replacement worker may still be loading
             start = time.monotonic()
             w.conn.send((text, max_rows, fmt))
@@ -372,9 +533,13 @@ class QueryPool:
                 raise ServiceUnavailableError("the server is stopping; try again later") from None
             raise QueryError(f"the query process stopped unexpectedly ({exc}); try again") from exc
         finally:
-            if healthy:
+            if healthy and self._current(w):
                 self._idle.put(w)
-            else:
+            elif healthy:  # every worker was moved on while this one answered
+                w.stop()
+                with self._lock:
+                    self._all.discard(w)
+            elif self._current(w):
                 self._retire(w)
         if msg[0] == "ok":
             return msg
@@ -597,10 +762,99 @@ _STATUS: dict[type[QueryError], HTTPStatus] = {
     ServiceUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 _ALLOW = "GET, HEAD, POST, OPTIONS"
+_TOKEN_LIST = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+(?:\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*")
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Host names every server answers to: the loopback addresses and name (see :func:`host_names`).
+LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]")
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 #: Connection-level failures of a client that went away: no traceback, no error line.
 _GONE = (ConnectionError, TimeoutError)
+
+
+_ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+
+
+def check_host_name(name: str) -> str:
+    """``name`` if it can be a ``Host`` name (a DNS name, an IP address, IPv6 in brackets or not,
+    or ``*``); raises ValueError otherwise."""
+    n = name.strip()
+    if n == "*" or re.fullmatch(r"[A-Za-z0-9.\-]+", n) or _is_ip_literal(n):
+        return n
+    raise ValueError(f"{name!r} is not a host name (give a name such as myhost.example, an address, or *)")
+
+
+def check_origin(origin: str) -> str:
+    """``origin`` if it is a web origin (``http://host[:port]``, ``https://…``) or ``*``; raises
+    ValueError otherwise."""
+    o = origin.strip().rstrip("/")
+    if o == "*" or _ORIGIN.fullmatch(o):
+        return o
+    raise ValueError(f"{origin!r} is not an origin (give scheme://host[:port] such as http://localhost:3000, or *)")
+
+
+def host_names(config: ServeConfig) -> frozenset[str]:
+    """The ``Host`` names (without port, lower case, IPv6 in brackets) the server answers to: the
+    loopback ones, ``--host`` itself and ``--allow-host`` names. Any other name is refused, so a
+    page of another site cannot reach the endpoint by pointing its own name at 127.0.0.1 (DNS
+    rebinding)."""
+    names = set(LOOPBACK_HOSTS)
+    for name in (config.host, *config.allow_hosts):
+        name = name.strip().lower().rstrip(".")
+        if ":" in name and not name.startswith("["):
+            name = f"[{name}]"
+        if name and name not in ("0.0.0.0", "[::]"):  # "every address" is no name to be reached by
+            names.add(name)
+    return frozenset(names)
+
+
+def _host_name(header: str) -> str | None:
+    """The name in a ``Host`` header (lower case, without port, IPv6 in brackets); None when malformed."""
+    header = header.strip()
+    if not _HOST.fullmatch(header):
+        return None
+    if header.startswith("["):
+        name = header[: header.index("]") + 1]
+    else:
+        name = header.rsplit(":", 1)[0] if ":" in header else header
+    return name.lower().rstrip(".") or None
+
+
+def _is_ip_literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class _TimedReader(io.RawIOBase):
+    """The reading side of a connection with a deadline: each ``recv`` waits at most the idle
+    timeout, and once :attr:`deadline` is set no longer than what is left of it. A request line
+    and headers sent a byte at a time therefore cannot hold a connection longer than the
+    deadline (a socket timeout alone restarts with every byte)."""
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._idle = idle
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wait = self._idle
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request did not arrive in time")
+            wait = min(wait, left)
+        self._sock.settimeout(wait)
+        try:
+            return self._sock.recv_into(buffer)
+        finally:
+            self._sock.settimeout(self._idle)  # writes wait the idle timeout
 
 
 class SparqlHandler(BaseHTTPRequestHandler):
@@ -623,6 +877,9 @@ class SparqlHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.config.idle_timeout  # a read timeout on the connection
         super().setup()
+        self.rfile.close()  # the plain reader is replaced by one with a deadline per request
+        self._reader = _TimedReader(self.connection, self.server.config.idle_timeout)
+        self.rfile = io.BufferedReader(self._reader, 65536)
 
     def handle_one_request(self) -> None:
         """Read and answer one request.
@@ -633,7 +890,14 @@ class SparqlHandler(BaseHTTPRequestHandler):
         """
         self._status: int | None = None
         self._sent = 0
+        self._reader.deadline = None
         try:
+            # wait (up to the idle timeout) for the first byte; from then on the whole request
+            # must arrive within the request timeout
+            if not self.rfile.peek(1):
+                self.close_connection = True
+                return
+            self._reader.deadline = time.monotonic() + self.server.config.request_timeout
             self.raw_requestline = self.rfile.readline(65537)
         except _GONE:
             self.close_connection = True
@@ -650,6 +914,11 @@ class SparqlHandler(BaseHTTPRequestHandler):
                 return
             if not self.parse_request():  # reads the headers; answers 400 itself
                 return
+            refused = self._check_host()
+            if refused is not None:
+                self.close_connection = True
+                self._fail(refused)
+                return
             if not self.server.begin_request(self.connection):
                 self.close_connection = True  # stopping: the request is not answered
                 return
@@ -663,6 +932,7 @@ class SparqlHandler(BaseHTTPRequestHandler):
                 method()
                 self.wfile.flush()
             finally:
+                self._reader.deadline = None
                 if self.server.end_request(self.connection):
                     self.close_connection = True
         except _GONE:
@@ -709,14 +979,65 @@ class SparqlHandler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        if self.close_connection or self.server.stopping:
-            self.close_connection = True
-            self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
+        self._end_headers()
         if self.command != "HEAD":
             self._headers_buffer.append(data)  # type: ignore[attr-defined]
             self._sent = len(data)
         self.flush_headers()  # headers and body in one write
+
+    def _end_headers(self) -> None:
+        """CORS headers when the request's Origin may read the answer, then ``Connection``: close
+        when the connection ends here, keep-alive for an HTTP/1.0 client that asked to keep it."""
+        for k, v in self._cors_headers().items():
+            self.send_header(k, v)
+        if self.close_connection or self.server.stopping:
+            self.close_connection = True
+            self.send_header("Connection", "close")
+        elif self.request_version == "HTTP/1.0":
+            # an HTTP/1.0 client keeps the connection only when told so; parse_request left it
+            # open because the client asked for keep-alive
+            self.send_header("Connection", "keep-alive")
+        self._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
+
+    def _cors_headers(self) -> dict[str, str]:
+        """``Access-Control-Allow-Origin`` (and ``Vary: Origin``) for an Origin ``--cors`` allows."""
+        allowed = self.server.config.cors
+        if not allowed:
+            return {}
+        origin = self.headers.get("Origin") if getattr(self, "headers", None) is not None else None
+        out = {"Vary": "Origin"} if "*" not in allowed else {}
+        if origin is None:
+            return out
+        if "*" in allowed:
+            out["Access-Control-Allow-Origin"] = "*"
+        elif origin.strip().rstrip("/").lower() in self.server.cors_origins:
+            out["Access-Control-Allow-Origin"] = origin.strip()
+        else:
+            return out
+        out["Access-Control-Expose-Headers"] = "X-SPARQL-MaxRows, Content-Type, Content-Length"
+        return out
+
+    def _check_host(self) -> _HttpError | None:
+        """A refusal when the request names a host this server does not answer to (DNS rebinding)."""
+        target = self.path
+        if not (target.startswith("/") or (target == "*" and self.command == "OPTIONS")):
+            return _HttpError(HTTPStatus.BAD_REQUEST,
+                              f"the request target must be a path such as /sparql, not {target[:60]!r}")
+        values = self.headers.get_all("Host") or []
+        if len(values) > 1:
+            return _HttpError(HTTPStatus.BAD_REQUEST, "the request has more than one Host header")
+        if not values:
+            if self.request_version == "HTTP/1.0":
+                return None  # HTTP/1.0 needs none; no browser leaves it out
+            return _HttpError(HTTPStatus.BAD_REQUEST, "an HTTP/1.1 request needs a Host header")
+        if self.server.host_allowed(values[0]):
+            return None
+        shown = _UNPRINTABLE.sub("?", values[0].strip()[:100])
+        return _HttpError(
+            HTTPStatus.MISDIRECTED_REQUEST,
+            f"Host {shown} is not served here; this server answers to {', '.join(sorted(self.server.hosts))} "
+            "(kg serve --allow-host NAME adds a name)",
+        )
 
     def _fail(self, err: _HttpError) -> None:
         self._send(err.status, f"Error: {err.message}\n", "text/plain; charset=utf-8", err.headers)
@@ -773,12 +1094,21 @@ class SparqlHandler(BaseHTTPRequestHandler):
             self._fail(err)
 
     def do_OPTIONS(self) -> None:
-        """The methods allowed (no CORS: pages of other origins cannot read the endpoint)."""
+        """The methods allowed; for an origin ``--cors`` allows, the answer to a CORS preflight
+        (methods, request headers, how long to remember). Without ``--cors`` no CORS header is
+        sent, so pages of other origins cannot read the endpoint."""
         self._discard_body()
         self.send_response(HTTPStatus.NO_CONTENT)
         self.send_header("Allow", _ALLOW)
         self.send_header("Content-Length", "0")
-        self.end_headers()
+        if self._cors_headers().get("Access-Control-Allow-Origin"):
+            self.send_header("Access-Control-Allow-Methods", _ALLOW)
+            asked = self.headers.get("Access-Control-Request-Headers")
+            if asked and _TOKEN_LIST.fullmatch(asked.strip()):
+                self.send_header("Access-Control-Allow-Headers", asked.strip())
+            self.send_header("Access-Control-Max-Age", "600")
+        self._end_headers()
+        self.flush_headers()
 
     def _not_allowed(self) -> None:
         self.close_connection = True  # a body, if any, is not read
@@ -954,12 +1284,19 @@ class SparqlServer(ThreadingHTTPServer):
         self.source = resolve_graph_path(config.graph)
         self.request_queue_size = config.backlog
         self.examples = read_examples(config.examples)
+        self.hosts = host_names(config)
+        self._any_host = "*" in config.allow_hosts
+        self._any_ip = config.host.strip() in _WILDCARD_HOSTS  # bound to every address
+        self.cors_origins = frozenset(o.strip().rstrip("/").lower() for o in config.cors)
         self._slots = threading.BoundedSemaphore(config.max_connections)
         self._cond = threading.Condition()
-        self._conns: dict[socket.socket, bool] = {}  # open connection -> busy answering a request
+        # open connection -> None while it is answering a request, else since when it is idle
+        # (between requests, or still sending its request line and headers)
+        self._conns: dict[socket.socket, float | None] = {}
         self._stopping = False
         self._page: bytes | None = None
         self._named_graphs: list[str] | None = None
+        self._named_graphs_of = 0  # the pool's reload count they were listed at
         super().__init__((config.host, config.port), SparqlHandler)
 
     @property
@@ -971,16 +1308,36 @@ class SparqlServer(ThreadingHTTPServer):
 
     # --- connections ------------------------------------------------------------------------
 
+    def host_allowed(self, header: str) -> bool:
+        """True when a request's ``Host`` header names this server (see :func:`host_names`).
+
+        Bound to every address (``--host 0.0.0.0`` or ``::``), any IP address is answered too: a
+        page can reach the server by an address only from an origin that is that address, so only
+        names can rebind."""
+        if self._any_host:
+            return True
+        name = _host_name(header)
+        if name is None:
+            return False
+        return name in self.hosts or (self._any_ip and _is_ip_literal(name))
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Start a thread for the connection once a slot is free (the accept loop waits meanwhile)."""
-        while not self._slots.acquire(timeout=0.1):
-            if self._stopping:
-                self.shutdown_request(request)
-                return
+        """Start a thread for the connection once a slot is free. When every slot is taken, the
+        connection idle longest is hung up on to make room (a keep-alive client between requests
+        reconnects; a client trickling its headers is the one that should go), so slow or silent
+        sockets cannot keep ordinary requests out. The accept loop waits meanwhile."""
+        if not self._slots.acquire(blocking=False):
+            while True:
+                self._hang_up_idlest()
+                if self._slots.acquire(timeout=0.1):
+                    break
+                if self._stopping:
+                    self.shutdown_request(request)
+                    return
         with self._cond:
             refused = self._stopping
             if not refused:
-                self._conns[request] = False
+                self._conns[request] = time.monotonic()
         if refused:
             self._slots.release()
             self.shutdown_request(request)
@@ -999,26 +1356,42 @@ class SparqlServer(ThreadingHTTPServer):
 
     def _forget(self, request: Any) -> None:
         with self._cond:
-            if self._conns.pop(request, None) is None:
+            if request not in self._conns:
                 return
+            del self._conns[request]
             self._cond.notify_all()
         self._slots.release()
 
-    def begin_request(self, conn: socket.socket) -> bool:
-        """Mark ``conn`` busy; False when the server is stopping (the request is not answered)."""
+    def _hang_up_idlest(self) -> None:
+        """Shut down the connection idle longest, if one has been idle :data:`HANG_UP_IDLE_AFTER`
+        seconds (its thread then ends); one just accepted is given the time to send its request."""
+        oldest = time.monotonic() - HANG_UP_IDLE_AFTER
         with self._cond:
-            if self._stopping:
+            idle = [(since, id(c), c) for c, since in self._conns.items() if since is not None and since <= oldest]
+            if not idle:
+                return
+            _, _, conn = min(idle)
+            self._conns[conn] = None  # not picked twice; its thread forgets it as it ends
+        _hang_up(conn)
+
+    def begin_request(self, conn: socket.socket) -> bool:
+        """Mark ``conn`` busy; False when the server is stopping or hung up on it (the request is not answered)."""
+        with self._cond:
+            if self._stopping or self._conns.get(conn, 0.0) is None:
                 return False
-            self._conns[conn] = True
+            self._conns[conn] = None
             return True
 
     def end_request(self, conn: socket.socket) -> bool:
         """Mark ``conn`` idle; True when the server is stopping (the connection should close)."""
         with self._cond:
             if conn in self._conns:
-                self._conns[conn] = False
+                self._conns[conn] = time.monotonic()
             self._cond.notify_all()
             return self._stopping
+
+    def _busy(self) -> bool:
+        return any(since is None for since in self._conns.values())
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away is no error; anything else is one line on the log."""
@@ -1048,18 +1421,18 @@ class SparqlServer(ThreadingHTTPServer):
         """
         with self._cond:
             self._stopping = True
-            idle = [c for c, busy in self._conns.items() if not busy]
+            idle = [c for c, since in self._conns.items() if since is not None]
         self.server_close()
         for c in idle:
             _hang_up(c)
         deadline = time.monotonic() + self.config.stop_grace
         with self._cond:
-            while any(self._conns.values()) and time.monotonic() < deadline:
+            while self._busy() and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
         self.pool.close(wait=0.5)  # a query still running is cut short; its client gets 503
         deadline = time.monotonic() + 1.0
         with self._cond:
-            while any(self._conns.values()) and time.monotonic() < deadline:
+            while self._busy() and time.monotonic() < deadline:
                 self._cond.wait(max(0.0, deadline - time.monotonic()))
             rest = list(self._conns)
         for c in rest:
@@ -1096,7 +1469,8 @@ class SparqlServer(ThreadingHTTPServer):
 
     def description(self, endpoint: str) -> Graph:
         """The service description, with the named graphs of the data (listed once, bounded)."""
-        if self._named_graphs is None:
+        if self._named_graphs is None or self._named_graphs_of != self.pool.reloads:
+            self._named_graphs_of = self.pool.reloads
             res = self.pool.run(
                 "SELECT DISTINCT ?g WHERE { GRAPH ?g { } } ORDER BY ?g",
                 timeout=self.config.timeout, max_rows=self.config.max_rows,
@@ -1118,7 +1492,7 @@ def start_server(config: ServeConfig, log: Callable[[str], None] | None = None) 
 
     Raises :class:`QueryError` when the graph cannot be loaded or the address cannot be bound.
     """
-    pool = QueryPool(config.graph, config.engine, config.workers)
+    pool = QueryPool(config.graph, config.engine, config.workers, log=log)
     try:
         return SparqlServer(config, pool, log)
     except OSError as exc:
