@@ -34,6 +34,7 @@ class GazEntry:
     org_type: str | None = None
     posts: tuple[dict[str, Any], ...] = ()
     state: str | None = None  # officials: the state they serve (ISO)
+    place_kind: str | None = None  # places: city, region, venue …
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def load() -> Gazetteer:
         add(GazEntry(
             key=f"place:{p['key']}", type="Place", label=p["label"], names=tuple(p.get("names", ())),
             wikidata=p.get("wikidata"), located_in=f"state:{p['state']}" if p.get("state") else None,
+            place_kind=p.get("kind"),
         ))
     for o in _read("officials.json"):
         add(GazEntry(

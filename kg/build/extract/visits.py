@@ -37,7 +37,21 @@ def extract_visits(ctx: DocContext) -> list[VisitStatement]:
         if negated(ctx, t.end):
             continue  # 中国を訪問していない
         cands.extend(apply_rules(ctx, t, None))
-    return [visit_statement(e, ctx.article.doc_id) for e in merge_events(cands)]
+    return [visit_statement(e, ctx.article.doc_id) for e in _without_tour_summaries(ctx, merge_events(cands))]
+
+
+def _without_tour_summaries(ctx: DocContext, events: list[EventCandidate]) -> list[EventCandidate]:
+    """A region the traveller visits beside two or more named states (アフリカの3か国を訪問: ケニア, ガーナ, …)
+    sums up the tour: the states are the visits. A region alone (東南アジア4カ国を歴訪) stays."""
+    def region(e: EventCandidate) -> bool:
+        gz = ctx.gaz.entries.get(e.dest or "")
+        return gz is not None and gz.type == "Place" and gz.place_kind == "region"
+
+    states: dict[frozenset[str], set[str]] = {}
+    for e in events:
+        if e.dest and e.dest.startswith("state:"):
+            states.setdefault(e.parties, set()).add(e.dest)
+    return [e for e in events if not (region(e) and len(states.get(e.parties, ())) >= 2)]
 
 
 def visits_to(ctx: DocContext, t: Trigger, dests: list[Dest], form: str) -> list[EventCandidate]:
