@@ -299,7 +299,7 @@ def test_visits(extract, text: str, published: str, expected: set[tuple[str, str
 
 
 def test_a_region_beside_the_states_of_a_tour_is_no_visit_of_its_own(extract) -> None:
-    text = "上川外相は1日、アフリカの3か国を訪問した。ケニア、ガーナ、セネガルを順に訪れる。"
+    text = "上川外相は1日、アフリカの3か国を訪問した。その後、ケニア、ガーナ、セネガルを訪れる予定だ。"
     got = {(v.visitor, v.destination) for v in of_kind(extract(text, "2024-05-02"), VisitStatement)}
     assert ("person:上川", "state:KE") in got and not any(d == "place:アフリカ" for _, d in got), got
     alone = "王毅外相は11日から東南アジア4カ国を歴訪する。"
