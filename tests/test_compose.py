@@ -226,6 +226,25 @@ def test_neo4j_starts_with_the_container_settings_and_kg_connects_as_the_readme_
     with urllib.request.urlopen(f"{http}/browser/", timeout=30) as resp:
         assert resp.headers["Content-Security-Policy"] == settings[
             "dbms.security.http_static_content_security_policy_header"]
+
+    # the healthcheck, as the container's shell runs it, with the image's cypher-shell (the same version
+    # from Maven Central); NEO4J_ADDRESS stands for the container's localhost:7687
+    check = service["healthcheck"]["test"]
+    assert check[0] == "CMD-SHELL"
+    command = interpolate(check[1], dotenv)
+    assert "NEO4J_USER" not in command and "NEO4J_PASSWORD}" not in command  # the container has neither
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "cypher-shell").write_text(f'#!/bin/sh\nexec "{LOCAL}" cypher-shell "$@"\n', encoding="utf-8")
+    (bin_dir / "cypher-shell").chmod(0o755)
+
+    def healthcheck(container: dict[str, str]) -> int:
+        env = container | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "NEO4J_ADDRESS": local.uri,
+                           "KG_CACHE": os.environ.get("KG_CACHE", str(Path.home() / ".cache" / "kg"))}
+        return subprocess.run(["sh", "-c", command], env=env, timeout=300, check=False).returncode
+
+    assert healthcheck(env) == 0
+    assert healthcheck(env | {"NEO4J_AUTH": "neo4j/not-the-password"}) != 0
     _local(server_conf, password, "stop", timeout=120)
 
     # the same start with the setting the old compose file produced is refused: validation is strict
