@@ -245,7 +245,7 @@ def robot(*args: str) -> subprocess.CompletedProcess[str]:
     """ROBOT (org.obolibrary.robot, fetched once from Maven Central by scripts/robot-local), at the
     log level that prints its warnings."""
     proc = subprocess.run([str(ROBOT), "-v", *args], capture_output=True, text=True, timeout=900, check=False)
-    if "robot-local:" in proc.stderr and "fetching" not in proc.stderr:
+    if any(line.startswith("robot-local:") and " fetching " not in line for line in proc.stderr.splitlines()):
         pytest.fail(f"scripts/robot-local could not run ROBOT:\n{proc.stderr[-2000:]}", pytrace=False)
     return proc
 
