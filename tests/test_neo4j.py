@@ -6,6 +6,8 @@ import base64
 import datetime as dt
 import json
 import os
+import subprocess
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from kg.errors import Neo4jError
 from kg.namespaces import DIP, ID, OA, PROV
 from kg.readers.neo4j import _KEY_CYPHER as KEY
 from kg.readers.neo4j import Neo4jConfig, connect, counts, load_graph, read_graph
+from kg.readers.neo4j_bulk import local_envfile
 from kg.readers.projection import project
 
 pytestmark = pytest.mark.neo4j
@@ -455,6 +458,81 @@ def test_neo4j_browser_and_the_http_api(neo4j_db: Neo4jConfig) -> None:
     assert answer["errors"] == []
     assert answer["results"][0]["data"] == [{"row": ["ポンペオ", "Q473239"], "meta": [None, None]}]
 
+
+
+def _off_host(url: str) -> bool:
+    """A request that would leave this machine: anything but 127.0.0.1 and the page's own data."""
+    return not url.startswith(("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:"))
+
+
+@pytest.mark.browser
+def test_neo4j_browser_sends_nothing_outside_127_0_0_1(neo4j_db: Neo4jConfig) -> None:
+    """Browser loads, connects and runs a query in headless Chromium; every request goes to 127.0.0.1 (the
+    web fonts its page names are refused by the server's content security policy before they are sent), and
+    the server tells Browser not to send product analytics."""
+    from playwright.sync_api import sync_playwright
+    from test_view import CHROMIUM_ARGS, _chromium
+
+    chromium = _chromium()
+    base = _http_url(neo4j_db)
+    sent: list[str] = []
+    refused: dict[str, str | None] = {}
+    with tempfile.TemporaryDirectory(prefix="kg-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        # a request to another host is stopped here too, so that the test itself never sends one
+        context.route("**/*", lambda route: route.abort() if _off_host(route.request.url) else route.continue_())
+        try:
+            page = context.new_page()
+            page.on("request", lambda r: sent.append(r.url))
+            page.on("websocket", lambda ws: sent.append(ws.url))
+            page.on("requestfailed", lambda r: refused.__setitem__(r.url, r.failure))
+            bolt = neo4j_db.uri.replace("bolt://", f"bolt://{neo4j_db.user}@")
+            page.goto(f"{base}/browser/?dbms={bolt}")
+            page.fill("input[type=password]", neo4j_db.password, timeout=60_000)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("text=You are connected", timeout=90_000)
+            page.keyboard.type("RETURN 40 + 2 AS answer")
+            page.keyboard.press("Control+Enter")
+            page.wait_for_selector("text=42", timeout=30_000)
+        finally:
+            context.close()
+    assert any(u.startswith(f"{base}/browser/") for u in sent)
+    off_host = sorted({u for u in sent if _off_host(u)})
+    assert {u: refused.get(u) for u in off_host} == {u: "csp" for u in off_host}  # blocked before sending
+    body = json.dumps({"statements": [{"statement": "CALL dbms.clientConfig() YIELD name, value "
+                                                    "RETURN name, value"}]}).encode("utf-8")
+    token = base64.b64encode(f"{neo4j_db.user}:{neo4j_db.password}".encode()).decode()
+    req = urllib.request.Request(f"{base}/db/system/tx/commit", data=body, method="POST",
+                                 headers={"Content-Type": "application/json", "Accept": "application/json",
+                                          "Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        rows = dict(r["row"] for r in json.loads(resp.read().decode("utf-8"))["results"][0]["data"])
+    assert rows["client.allow_telemetry"] is False or rows["client.allow_telemetry"] == "false", rows
+
+
+def test_the_env_file_says_which_local_server_it_is(neo4j_config: Neo4jConfig, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """After sourcing a named instance's env file in a shell that knows nothing of it, kg load --bulk
+    recognises the server as scripts/neo4j-local's (and would import into it)."""
+    if os.environ.get("KG_TEST_NEO4J_URI"):
+        pytest.fail("this test needs the local server: unset KG_TEST_NEO4J_URI", pytrace=False)
+    envfile = Path(local_script("envfile").stdout.strip())
+    clean = {k: v for k, v in os.environ.items() if k not in ("KG_NEO4J_INSTANCE", "KG_CACHE")}
+    clean["HOME"] = str(tmp_path)  # nor a default cache that could hold a server of its own
+    for name in ("KG_NEO4J_INSTANCE", "KG_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert local_envfile(neo4j_config) is None  # without the instance's name, another server
+    shell = subprocess.run(["bash", "-c", '. "$1" && env -0', "-", str(envfile)], env=clean,
+                           capture_output=True, text=True, check=True)
+    sourced = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
+    assert sourced["KG_NEO4J_INSTANCE"] == TEST_INSTANCE
+    for name in ("KG_NEO4J_INSTANCE", "KG_CACHE", "NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "NEO4J_DATABASE"):
+        monkeypatch.setenv(name, sourced[name])
+    assert local_envfile(Neo4jConfig.from_env()) == envfile
 
 # ---- kg load --bulk ----------------------------------------------------------------------------
 

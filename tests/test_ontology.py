@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,11 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
 
 from kg.namespaces import DIP, FOAF, ORG, PROV, SCHEMA, SEM
+from kg.readers.projection import ProjectionRule
 
-ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology" / "diplomacy.ttl"
+ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGY = ROOT / "ontology" / "diplomacy.ttl"
+ROBOT = ROOT / "scripts" / "robot-local"
 
 CONTRACT_CLASSES = [
     "Person",
@@ -199,9 +203,22 @@ NEO4J = {
 }
 
 
+#: object properties of other vocabularies that dip: properties specialise, declared for OWL 2 DL
+EXTERNAL_OBJECT_PROPERTIES = {
+    SCHEMA.location, SCHEMA.containedInPlace, SCHEMA.spokenByCharacter, SCHEMA.superEvent,
+    ORG.holds, ORG.postIn, ORG.subOrganizationOf, SEM.hasActor,
+}
+
+
 def test_every_object_property_has_an_upper_snake_neo4j_type(onto: Graph) -> None:
-    props = set(onto.subjects(RDF.type, OWL.ObjectProperty))
+    """Every dip: object property (and prov:wasDerivedFrom) has a type; the other vocabularies' properties,
+    declared for OWL 2 DL, have none and are not projected."""
+    declared = set(onto.subjects(RDF.type, OWL.ObjectProperty))
+    props = {p for p in declared if str(p).startswith(str(DIP)) or onto.value(p, DIP.neo4jType) is not None}
     assert props == set(NEO4J)
+    assert declared - props == EXTERNAL_OBJECT_PROPERTIES
+    rule = ProjectionRule.from_ontology(onto)
+    assert set(rule.relationships) == {str(p) for p in NEO4J}
     for prop in props:
         types = list(onto.objects(prop, DIP.neo4jType))
         assert len(types) == 1, prop
@@ -219,3 +236,47 @@ def test_neo4j_type_and_direction(onto: Graph, prop: URIRef, expected: tuple[str
 def test_no_datatype_property_has_a_neo4j_type(onto: Graph) -> None:
     for prop in onto.subjects(RDF.type, OWL.DatatypeProperty):
         assert onto.value(prop, DIP.neo4jType) is None, prop
+
+
+# ---- OWL 2 DL, as OWL API tools (Protégé, ROBOT) see the file ----------------------------------
+
+
+def robot(*args: str) -> subprocess.CompletedProcess[str]:
+    """ROBOT (org.obolibrary.robot, fetched once from Maven Central by scripts/robot-local), at the
+    log level that prints its warnings."""
+    proc = subprocess.run([str(ROBOT), "-v", *args], capture_output=True, text=True, timeout=900, check=False)
+    if any(line.startswith("robot-local:") and " fetching " not in line for line in proc.stderr.splitlines()):
+        pytest.fail(f"scripts/robot-local could not run ROBOT:\n{proc.stderr[-2000:]}", pytrace=False)
+    return proc
+
+
+def warnings_of(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """ROBOT's WARN and ERROR lines, less its timing note (printed at -v on every run)."""
+    lines = (proc.stdout + proc.stderr).splitlines()
+    return [line for line in lines if line.startswith(("WARN", "ERROR")) and "Subcommand Timing" not in line]
+
+
+@pytest.mark.slow
+def test_the_ontology_is_in_the_owl2_dl_profile(tmp_path: Path) -> None:
+    """ROBOT validate-profile --profile DL: every term of another vocabulary is declared, every datatype is
+    OWL 2's or declared."""
+    report = tmp_path / "profile.txt"
+    proc = robot("validate-profile", "--profile", "DL", "--input", str(ONTOLOGY), "--output", str(report))
+    text = report.read_text(encoding="utf-8") if report.exists() else ""
+    assert proc.returncode == 0, text + proc.stdout + proc.stderr
+    assert text.strip() == "OWL 2 DL Profile Report: [Ontology and imports closure in profile]"
+    assert warnings_of(proc) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reasoner", ["HermiT", "ELK"])
+def test_reasoners_accept_the_ontology_without_warnings(tmp_path: Path, reasoner: str) -> None:
+    """ROBOT reason: consistent, no unsatisfiable class, no dangling reference, no other warning; the
+    class hierarchy comes out whole."""
+    out = tmp_path / "reasoned.ttl"
+    proc = robot("reason", "--reasoner", reasoner, "--input", str(ONTOLOGY), "--output", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert warnings_of(proc) == []
+    reasoned = Graph().parse(out, format="turtle")
+    assert (DIP.Summit, RDFS.subClassOf, DIP.Meeting) in reasoned
+    assert (DIP.Official, RDFS.subClassOf, DIP.Person) in reasoned

@@ -129,6 +129,8 @@ class ProjectionRule:
             if not isinstance(p, URIRef):
                 continue
             t = onto.value(p, DIP.neo4jType)
+            if t is None and not str(p).startswith(ns):
+                continue  # another vocabulary's property, declared only for OWL 2 DL (schema:location)
             rtype = str(t) if t is not None else upper_snake(local_name(str(p)))
             if not _TYPE_RE.match(rtype):
                 raise MappingError(f"ontology property {p} gives an invalid relationship type {rtype!r}")

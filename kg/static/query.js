@@ -5,6 +5,21 @@
   var config = JSON.parse(document.getElementById("kg-config").textContent);
   var endpoint = new URL(config.endpoint, window.location.href).toString();
 
+  // The server pre-binds its prefixes (dip:, rdfs:, …), so the editor knows them too: YASQE's SPARQL
+  // mode, with its table of declared prefixes starting from them, so that a query that uses dip:
+  // without a PREFIX line is not marked "Prefix 'dip' is not defined".
+  var Yasqe = Yasgui.Yasqe;
+  Yasqe.defineMode("kg-sparql11", function (cmConfig) {
+    var base = Yasqe.getMode(cmConfig, "sparql11");
+    var mode = Object.create(base);
+    mode.startState = function () {
+      var state = base.startState.apply(base, arguments);
+      Object.keys(config.prefixes).forEach(function (p) { state.prefixes[p] = config.prefixes[p]; });
+      return state;
+    };
+    return mode;
+  });
+
   var yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: endpoint, method: "POST" },
     copyEndpointOnNewTab: true,
@@ -13,7 +28,7 @@
       keys: [],
     },
     // "prefixes" completes from YASQE's built-in list; "property"/"class" would ask a remote service
-    yasqe: { value: config.defaultQuery, autocompleters: ["prefixes", "variables"] },
+    yasqe: { value: config.defaultQuery, autocompleters: ["prefixes", "variables"], mode: "kg-sparql11" },
     yasr: { prefixes: config.prefixes, defaultPlugin: "table" },
     persistenceId: "kg-serve",
   });
