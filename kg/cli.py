@@ -505,8 +505,11 @@ def view_command(graph_path: str, output: str, title: str | None) -> None:
               help="articles built at once, each in its own process with its own model")
 @click.option("--min-f1", type=click.FloatRange(0.0, 1.0), default=None,
               help="exit 3 when the statement F1 is below this")
+@click.option("--by-rule", is_flag=True,
+              help="also print TP, FP and duplicates per extraction rule (meetings, visits, quotes), most FP first")
 @handle_errors
-def eval_command(gold_dir: Path, verbose: bool, json_file: Path | None, jobs: int, min_f1: float | None) -> None:
+def eval_command(gold_dir: Path, verbose: bool, json_file: Path | None, jobs: int, min_f1: float | None,
+                 by_rule: bool) -> None:
     """Measure extraction against annotated articles (see docs/EVAL.md).
 
     GOLD_DIR holds NAME.txt articles, each with a NAME.gold.json annotation beside it. Each
@@ -524,6 +527,7 @@ def eval_command(gold_dir: Path, verbose: bool, json_file: Path | None, jobs: in
       kg eval docs/examples/eval
       kg eval my-gold/ -v -j 2 --json scores.json
       kg eval my-gold/ --min-f1 0.8     # exit 3 when statement F1 < 0.8
+      kg eval my-gold/ --by-rule        # which rules read the false positives
     """
     from kg.eval import DocScore, evaluate, find_golds
     from kg.rdfio import atomic_write_text
@@ -535,6 +539,8 @@ def eval_command(gold_dir: Path, verbose: bool, json_file: Path | None, jobs: in
 
     report = evaluate(golds, jobs=jobs, progress=progress)
     click.echo(report.render(verbose=verbose))
+    if by_rule:
+        click.echo(report.render_by_rule())
     if json_file is not None:
         atomic_write_text(json_file, json.dumps(report.summary(), ensure_ascii=False, indent=1) + "\n")
     if min_f1 is not None and report.statement_f1 < min_f1:

@@ -25,7 +25,7 @@ from rdflib.namespace import RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from kg.errors import EvalError, KgError
-from kg.namespaces import DIP
+from kg.namespaces import DIP, OA
 
 CATEGORIES = ("entities", "positions", "meetings", "visits", "quotes")
 STATEMENT_CATEGORIES = CATEGORIES[1:]
@@ -180,14 +180,15 @@ class _Fields:
         return v
 
     def ids(self, key: str, entities: dict[str, GoldEntity], required: bool = True,
-            one_or_list: bool = False, of_type: str | None = None) -> tuple[str, ...]:
+            one_or_list: bool = False, of_type: str | tuple[str, ...] | None = None) -> tuple[str, ...]:
         """Entity ids, each checked to be a key of ``entities`` (and of ``of_type`` when given)."""
         found = self.strings(key, required, one_or_list)
         for i in found:
             if i not in entities:
                 raise self.error(f"{i!r} is not an id in 'entities'", key)
-            if of_type is not None and entities[i].type != of_type:
-                raise self.error(f"{i!r} is not a {of_type} (its type is {entities[i].type})", key)
+            types = (of_type,) if isinstance(of_type, str) else of_type
+            if types is not None and entities[i].type not in types:
+                raise self.error(f"{i!r} is not a {' or an '.join(types)} (its type is {entities[i].type})", key)
         return found
 
     def dates(self) -> tuple[str | None, str | None]:
@@ -252,7 +253,7 @@ def _meeting(f: _Fields, ents: dict[str, GoldEntity]) -> GoldMeeting:
     return GoldMeeting(
         participants=f.ids("participants", ents), start=start, end=end, place=_one_id(f, "place", ents, False),
         status=f.string("status", choices=STATUSES), kind=f.string("kind"),
-        states=frozenset(f.ids("states", ents, required=False, of_type="State")),
+        states=frozenset(f.ids("states", ents, required=False, of_type=("State", "Organization"))),
         optional_participants=frozenset(f.ids("optional_participants", ents, required=False)),
         optional=f.flag("optional"))
 
@@ -379,6 +380,7 @@ class Prediction:
     visits: tuple[PredVisit, ...]
     quotes: tuple[PredQuote, ...]
     names: dict[str, str]         # node -> a readable name, for reports
+    rules: dict[str, tuple[str, ...]] = field(default_factory=dict)  # node -> the rules its evidence names
 
 
 def _typed(g: Graph, classes: Iterable[URIRef]) -> list[Node]:
@@ -424,7 +426,12 @@ def read_prediction(g: Graph) -> Prediction:
                    for v in _typed(g, [DIP.Visit]))
     quotes = tuple(PredQuote(str(q), s, normalize(t)) for q in _typed(g, [DIP.Quote])
                    for s in sorted(_objects(g, q, DIP.speaker)) for t in sorted(_objects(g, q, DIP.text)))
-    return Prediction(entities, _read_positions(g), meetings, visits, quotes, names)
+    rules: dict[str, set[str]] = {}
+    for ann, body in g.subject_objects(OA.hasBody):
+        for r in g.objects(ann, DIP.rule):
+            rules.setdefault(str(body), set()).add(str(r))
+    return Prediction(entities, _read_positions(g), meetings, visits, quotes, names,
+                      {k: tuple(sorted(v)) for k, v in rules.items()})
 
 
 # --- scores ---
@@ -497,11 +504,17 @@ class DocScore:
     attributes: dict[str, Tally] = field(default_factory=lambda: {a: Tally() for a in ATTRIBUTES})
     misses: list[Miss] = field(default_factory=list)
     seconds: float = 0.0
+    by_rule: dict[str, Counts] = field(default_factory=dict)  # outcomes of the statements each rule read
     error: str | None = None       # the build failed: everything in the gold is missed
     warning: str | None = None     # e.g. the graph did not conform to the shapes (its conforming part is scored)
 
     def miss(self, what: str, *detail: object) -> None:
         self.misses.append(Miss(what, " ".join(_show(d) for d in detail if d not in ("", None))))
+
+    def credit(self, rules: Iterable[str], outcome: str) -> None:
+        """Count a prediction's outcome for each rule whose evidence it carries (kg eval --by-rule)."""
+        for r in rules:
+            self.by_rule.setdefault(r, Counts()).record(outcome)
 
 
 def _show(x: object) -> str:
@@ -612,16 +625,24 @@ def meeting_matches(parties: set[str], gm: GoldMeeting, gold: Gold) -> bool:
     Either the named persons match: every gold person is there, and no other person but the
     optional participants; or, when the gold meeting has states (among its participants or in
     ``states``), the predicted states are exactly those and no person is there beyond the gold
-    persons and optional participants (a state-level report of the same event).
+    persons and optional participants (a state-level report of the same event); an organization
+    in the gold's parties (the EU in a Japan–EU summit) must be among the predicted parties.
     """
     persons, others = split_parties(parties, gold)
     states = {i for i in others if gold.entities[i].type == "State"}
+    orgs = {i for i in others if gold.entities[i].type == "Organization"}
     gold_persons, gold_others = split_parties(gm.participants, gold)
     gold_states = gold_others | gm.states
+    gold_orgs = {i for i in gold_states if gold.entities[i].type == "Organization"}
     allowed = gold_persons | gm.optional_participants
     if gold_persons and gold_persons <= persons <= allowed:
         return True
-    return bool(gold_states) and states == gold_states and persons <= allowed
+    if not gold_states or not persons <= allowed:
+        return False
+    # an organization (EU, UN, ASEAN) counts as a party only where the gold names one among its parties
+    if gold_orgs:
+        return states == gold_states - gold_orgs and gold_orgs <= orgs <= gold_orgs | gm.optional_participants
+    return states == gold_states
 
 
 def date_within(predicted: str | None, start: str, end: str | None = None) -> bool:
@@ -694,6 +715,7 @@ def score_meetings(pred: Prediction, gold: Gold, mapping: dict[str, str], score:
         agreement = {i: sum(meeting_attributes(pm, gms[i], mapping).values()) for i in candidates}
         outcome, taken = take(candidates, matched, lambda i: gms[i].optional, agreement.__getitem__)
         counts.record(outcome)
+        score.credit(pred.rules.get(pm.node, ()), outcome)
         if outcome == "tp" and taken is not None:
             _count_attributes(pm, gms[taken], mapping, score)
         elif outcome in ("fp", "dup"):
@@ -719,6 +741,7 @@ def score_visits(pred: Prediction, gold: Gold, mapping: dict[str, str], score: D
         destinations = {mapping[x] for x in pv.destinations if x in mapping}
         candidates = [i for i, gv in enumerate(gvs) if visit_matches(visitors, destinations, gv)]
         outcome, _ = take(candidates, matched, lambda i: gvs[i].optional)
+        score.credit(pred.rules.get(pv.node, ()), outcome)
         if counts.record(outcome) in ("fp", "dup"):
             score.miss(_what("visit", outcome), _ids(pv.visitors, mapping, pred), "->",
                        _ids(pv.destinations, mapping, pred))
@@ -742,6 +765,7 @@ def score_quotes(pred: Prediction, gold: Gold, mapping: dict[str, str], score: D
         speaker = mapping.get(pq.speaker)
         candidates = [i for i, gq in enumerate(gold.quotes) if quote_matches(speaker, pq.text, gq)]
         outcome, _ = take(candidates, matched, lambda i: False)
+        score.credit(pred.rules.get(pq.node, ()), outcome)
         if counts.record(outcome) in ("fp", "dup"):
             score.miss(_what("quote", outcome), _ids([pq.speaker], mapping, pred)[0], pq.text[:40])
     for i, gq in enumerate(gold.quotes):
@@ -842,6 +866,21 @@ class EvalReport:
                 totals[c].add(d.counts[c])
         return totals
 
+    def by_rule(self) -> dict[str, Counts]:
+        """TP, FP and duplicates of the meetings, visits and quotes each rule read, over all articles."""
+        out: dict[str, Counts] = {}
+        for d in self.docs:
+            for r, n in d.by_rule.items():
+                out.setdefault(r, Counts()).add(n)
+        return dict(sorted(out.items()))
+
+    def render_by_rule(self) -> str:
+        """The table ``kg eval --by-rule`` prints: a rule that mostly errs shows at the top."""
+        rows = sorted(self.by_rule().items(), key=lambda kv: (-kv[1].fp, kv[0]))
+        lines = [f"{'rule':<28}{'TP':>5}{'FP':>5}{'dup':>5}{'P':>7}"]
+        lines.extend(f"{r:<28}{n.tp:5d}{n.fp:5d}{n.dup:5d}{n.precision:7.3f}" for r, n in rows)
+        return "\n".join(lines)
+
     def attributes(self) -> dict[str, Tally]:
         return {a: Tally(sum(d.attributes[a].right for d in self.docs), sum(d.attributes[a].total for d in self.docs))
                 for a in ATTRIBUTES}
@@ -867,6 +906,7 @@ class EvalReport:
         out["failures"] = [[d.name, d.error] for d in self.docs if d.error]
         out["per_doc"] = {d.name: {c: round(d.counts[c].f1, 3) for c in CATEGORIES} for d in self.docs}
         out["per_doc_counts"] = {d.name: {c: _counts_json(d.counts[c]) for c in CATEGORIES} for d in self.docs}
+        out["by_rule"] = {r: {"tp": n.tp, "fp": n.fp, "dup": n.dup} for r, n in self.by_rule().items()}
         return out
 
     def render(self, verbose: bool = False) -> str:

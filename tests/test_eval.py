@@ -252,6 +252,27 @@ def test_a_state_level_report_matches_a_meeting_with_states() -> None:
     assert counts(score(FOUND + meeting("m", "us", "wpk"), gold(meetings=[summit])), "meetings") == (0, 1, 1, 0)
 
 
+def test_an_organization_among_the_states_must_be_among_the_predicted_parties() -> None:
+    # a meeting with an organization's official: the state-level report names the state and the organization
+    talks = {"participants": ["pompeo", "kim"], "states": ["us", "wpk"], "status": "held"}
+    assert counts(score(FOUND + meeting("m", "us", "wpk"), gold(meetings=[talks])), "meetings") == (1, 0, 0, 0)
+    assert counts(score(FOUND + meeting("m", "us"), gold(meetings=[talks])), "meetings") == (0, 1, 1, 0)
+    assert counts(score(FOUND + meeting("m", "us", "kp"), gold(meetings=[talks])), "meetings") == (0, 1, 1, 0)
+
+
+def test_by_rule_counts_each_prediction_for_the_rules_of_its_evidence() -> None:
+    evidence = """
+:a1 a <http://www.w3.org/ns/oa#Annotation> ; <http://www.w3.org/ns/oa#hasBody> :m1 ; dip:rule "meeting.frame" .
+:a2 a <http://www.w3.org/ns/oa#Annotation> ; <http://www.w3.org/ns/oa#hasBody> :m2 ; dip:rule "meeting.pair" .
+:a3 a <http://www.w3.org/ns/oa#Annotation> ; <http://www.w3.org/ns/oa#hasBody> :m3 ; dip:rule "meeting.pair" .
+"""
+    body = FOUND + evidence + meeting("m1", "pompeo", "kim") + meeting("m2", "pompeo", "trump") + meeting(
+        "m3", "kim", "pompeo")
+    s = score(body, gold(meetings=[TALKS]))
+    got = {r: (n.tp, n.fp, n.dup) for r, n in s.by_rule.items()}
+    assert got == {"meeting.frame": (1, 0, 0), "meeting.pair": (0, 1, 1)}
+
+
 def test_an_optional_meeting_is_neither_rewarded_nor_missed() -> None:
     briefing = {"participants": ["pompeo", "trump"], "optional": True}
     assert counts(score(FOUND + meeting("m", "pompeo", "trump"), gold(meetings=[briefing])), "meetings") == (0, 0, 0, 0)
@@ -355,7 +376,7 @@ def test_quotes(body: str, expected: tuple[int, int, int, int]) -> None:
     (lambda d: d["meetings"][0].update(status="done"), "meetings[0].status: must be one of held, planned"),
     (lambda d: d["meetings"][0].update(start="2018/05/30"), "meetings[0].start: not an ISO date"),
     (lambda d: d["meetings"][0].update(end="2018-05-29"), "meetings[0].end: ends (2018-05-29) before it starts"),
-    (lambda d: d["meetings"][0].update(states=["us", "pompeo"]), "meetings[0].states: 'pompeo' is not a State (its type is Official)"),
+    (lambda d: d["meetings"][0].update(states=["us", "pompeo"]), "meetings[0].states: 'pompeo' is not a State or an Organization (its type is Official)"),
     (lambda d: d["meetings"][0].update(participant=["pompeo"]), "meetings[0]: unknown key 'participant'"),
     (lambda d: d["positions"][0].pop("of"), "positions[0].of: must be a string or a non-empty list"),
     (lambda d: d["positions"][0].update(holder=["kim"]), "positions[0].holder: must be one entity id"),
