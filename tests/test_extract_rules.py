@@ -208,6 +208,11 @@ MEETINGS = [
     # an audience: the partner marked に
     ("茂木外相はタイのワチラロンコン国王にお目にかかった。", "2020-06-01",
      {"person:茂木", "person:ワチラロンコン"}, "Meeting", None, "held", "meeting.frame"),
+    # the sentence before names two parties as its topic: no one of them is carried on, the protagonist is
+    ("高村外務大臣の会議出席\n1. 高村外務大臣は、夕食会に出席した。\n2. ゲイツ米国防長官との立ち話\n"
+     "高村大臣及びゲイツ長官は、同盟関係を強化していくことを確認した。\n3. シコルスキ・ポーランド外相との立ち話\n"
+     "両大臣は、関係が順調であるとの点で一致した。", "2008-02-10",
+     {"person:高村", "person:シコルスキ"}, "Meeting", None, "held", "meeting.frame"),
     # a section headed by the partner's name, in the report of the protagonist named in the headline
     ("高村外務大臣の安全保障会議出席\n1. 高村外務大臣は、2月9日、夕食会に出席した。\n2. ゲイツ米国防長官との立ち話\n"
      "日米同盟関係を一層強化していくことを確認した。", "2008-02-10",

@@ -402,8 +402,11 @@ def _earlier_topic(ctx: DocContext, t: Trigger, scope: MeetingScope, partners: l
         # …国務長官は来週、韓国を訪れる。訪韓中に尹大統領と会談する: a sentence with no subject of its own
         # continues the topic of the sentence right before it
         prev = ctx.rec.sentences[sent.idx - 1]
-        topic = [m for m in ctx.mentions_between(prev.start, prev.end) if m.particle == "は" and ctx.is_person(m)]
-        if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners}:
+        around = [m for m in ctx.mentions_between(prev.start, prev.end) if is_party(ctx, m)]
+        topic = [m for m in around if m.particle == "は" and ctx.is_person(m)]
+        # a topic of several (A及びBは) is no one party to carry on: the frame asks the article instead
+        if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners} and len(
+                listed_with(ctx, around, topic[0])) == 1:
             return topic[:1]
     return []
 
