@@ -184,6 +184,22 @@ MEETINGS = [
     # a list whose items carry titles the gazetteer does not know, states written into titles
     ("茂木外相は、ルトノ・インドネシア外相、サイフディン・マレーシア外務担当相付補佐官、ドーン・タイ副首相と会談した。",
      "2020-06-01", {"person:茂木", "person:ルトノ"}, "Meeting", None, "held", "meeting.comitative"),
+    # a post whose holder is not named is its state
+    ("茂木外相はポーランドの外相と会談した。", "2020-06-01",
+     {"person:茂木", "state:PL"}, "Meeting", None, "held", "meeting.frame"),
+    # the parties listed before 間で
+    ("日本とロシアの間で初めてとなる閣僚協議が、2日、東京で開かれた。", "2013-11-01",
+     {"state:JP", "state:RU"}, "Meeting", "2013-11-02", "held", "meeting.frame-between"),
+    # a compound of states before a word naming the level of the talks
+    ("南北は28日、第20回南北閣僚級会談を開始する。", "2006-07-27",
+     {"state:KR", "state:KP"}, "Meeting", "2006-07-28", "planned", "meeting.compound-states"),
+    # listed subjects and what came of their meeting
+    ("岸田首相、中国の李強首相、韓国の尹錫悦大統領は27日、ソウルでの会談を受け共同宣言を発表した。", "2024-05-27",
+     {"person:岸田", "person:李強", "person:尹錫悦"}, "Summit", "2024-05-27", "held", "meeting.frame-mutual"),
+    # what followed a meeting names it
+    ("NATOのストルテンベルグ事務総長は20日、キーウを訪問した。ゼレンスキー大統領との会談後に行った共同記者会見で、"
+     "支援継続を約束した。", "2023-04-21",
+     {"person:ストルテンベルグ", "person:ゼレンスキー"}, "Meeting", None, "held", "meeting.comitative-topic"),
     # partners joined by と sit at one table
     ("ザリフ外相は、ケリー国務長官とモゲリーニ上級代表と会談した。", "2015-07-10",
      {"person:ザリフ", KERRY, "person:モゲリーニ"}, "Meeting", None, "held", "meeting.comitative"),

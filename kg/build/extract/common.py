@@ -75,6 +75,8 @@ def _held_after(ctx: DocContext, sent: Sentence, after: str) -> str | None:
         return "held"  # 会談が5月30日から2日間の日程で、ニューヨークで行われました / 会談は28日、…終了した
     if ctx.lex.regex("at_event", "^{}[^。「」]{0,30}?" + ctx.lex.alternation("past_predicate")).match(after):
         return "held"  # 首脳会談で…合意した: what was done at the meeting
+    if ctx.lex.regex("event_noun_uses", "^(?:{})").match(after):
+        return "held"  # 会談を受け, 会談後: what followed the meeting
     return None
 
 

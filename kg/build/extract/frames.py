@@ -52,13 +52,18 @@ def fill_frame(ctx: DocContext, t: Trigger, scope: MeetingScope, form: str) -> l
     """The frame of trigger ``t``: its partners, its subject, and one meeting or one per partner."""
     if t.in_quote:
         return []
-    ms = parties_before(ctx, t, scope)
+    ms = parties_before(ctx, t, scope) + unnamed_roles(ctx, t, scope)
+    ms.sort(key=lambda m: m.start)
+    between = _between(ctx, ms)
+    if len(between) >= 2:
+        return meeting(ctx, t, scope, set(between), "frame-between")
     partners = frame_partners(ctx, t, ms)
-    keys = [k for k in dict.fromkeys(ctx.key(m) for m in partners) if k]
+    keys = [k for k in dict.fromkeys(party_key(ctx, m) for m in partners) if k]
     subject = frame_subject(ctx, t, ms, set(keys))
     if not keys:
         # AとBは…意見交換を行った / A、Bは会談した: the subjects meet each other
-        return meeting(ctx, t, scope, set(subject), "frame-mutual") if len(subject) >= 2 and verbal(ctx, t) else []
+        return meeting(ctx, t, scope, set(subject), "frame-mutual") if len(subject) >= 2 and (
+            verbal(ctx, t) or ctx.lex.regex("event_noun_uses").match(ctx.text, t.end)) else []
     if not subject:
         return []
     return split_or_one(ctx, t, scope, subject, keys, form, joined_with_to(ctx, partners))
@@ -73,6 +78,35 @@ def frame_partners(ctx: DocContext, t: Trigger, ms: list[Mention]) -> list[Menti
     return sorted(out, key=lambda m: m.start)
 
 
+def party_key(ctx: DocContext, m: Mention) -> str | None:
+    """The key of a party: its entity's, or for a post whose holder is not named (ポーランドの外相) its state."""
+    k = ctx.key(m)
+    if k or m.type != "Role":
+        return k
+    own = [x for x in ctx.rec.mentions if x.start == m.start and x is not m and ctx.is_state(x)]
+    return ctx.key(own[0]) if own else None
+
+
+def unnamed_roles(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[Mention]:
+    """Posts named with their state but not their holder, before the trigger in its sentence: parties as
+    their states (a party known only by a title is its state)."""
+    sent = ctx.sentence(t.start)
+    last = scope.in_sentence.get(sent.idx)
+    lo = max(sent.start, last.end if last else sent.start)
+    return [m for m in ctx.mentions_between(lo, t.start) if m.type == "Role" and ctx.entity(m) is None
+            and party_key(ctx, m)]
+
+
+def _between(ctx: DocContext, ms: list[Mention]) -> list[str]:
+    """AとBの間で(の)…協議: the parties listed before a between-marker are the meeting's parties."""
+    marker = ctx.lex.regex("between_markers")
+    ends = [m for m in ms if marker.match(ctx.text, m.ext_end) and m.particle in ("の", "との")]
+    if not ends or ends[-1].particle == "との":
+        return []  # Bとの間で marks a partner: the frame reads it
+    items = listed_with(ctx, ms, ends[-1])
+    return [k for k in dict.fromkeys(party_key(ctx, m) for m in items) if k]
+
+
 def _marked(ctx: DocContext, t: Trigger, m: Mention) -> bool:
     if m.particle in t.marks and m.particle:
         return True
@@ -85,7 +119,7 @@ def frame_subject(ctx: DocContext, t: Trigger, ms: list[Mention], partners: set[
     (Bと会談したA氏は), the sentence's topic, else the article's protagonist."""
     ph = ctx.parse.at(t.start) if ctx.parse else None
     found = [m for m in clause_subjects(ctx, ph) if m.end <= t.start] if ph else []
-    found = [m for m in found if is_party(ctx, m) and ctx.key(m) not in partners]
+    found = [m for m in found if (is_party(ctx, m) or party_key(ctx, m)) and party_key(ctx, m) not in partners]
     if found:
         sent = ctx.sentence(t.start)
         around = [m for m in ctx.mentions_between(sent.start, sent.end) if is_party(ctx, m)]
@@ -93,8 +127,8 @@ def frame_subject(ctx: DocContext, t: Trigger, ms: list[Mention], partners: set[
     else:
         found = _relative_head(ctx, t, partners)
     if not found:
-        found = [m for m in ms if m.particle in ("は", "が") and ctx.key(m) not in partners]
-    keys = [k for k in dict.fromkeys(ctx.key(m) for m in found) if k]
+        found = [m for m in ms if m.particle in ("は", "が") and party_key(ctx, m) not in partners]
+    keys = [k for k in dict.fromkeys(party_key(ctx, m) for m in found) if k]
     if keys:
         return keys
     sent = ctx.sentence(t.start)
@@ -110,5 +144,5 @@ def _relative_head(ctx: DocContext, t: Trigger, partners: set[str]) -> list[Ment
     if tail is None:
         return []
     head = [m for m in ctx.rec.mentions if m.start == tail.end() and is_party(ctx, m) and not m.in_quote]
-    return [m for m in head if ctx.key(m) not in partners]
+    return [m for m in head if party_key(ctx, m) not in partners]
 

@@ -355,8 +355,8 @@ def listed_with(ctx: DocContext, ms: list[Mention], p: Mention) -> list[Mention]
             continue
         if m.type == "State" and not m.particle:
             continue  # a state written into a title inside the list
-        if m.type != "State" and joiner.fullmatch(ctx.text, m.ext_end, nxt.start):
-            out.insert(0, m)
+        if (m.type != "State" or p.type == "State") and joiner.fullmatch(ctx.text, m.ext_end, nxt.start):
+            out.insert(0, m)  # a list of states (日本とロシアの間で) has states for items
             nxt = m
             continue
         break
