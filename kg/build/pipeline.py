@@ -925,14 +925,14 @@ def _clusters_text(cl: dict[int, EventCluster]) -> str:
 
 
 def _context_fingerprint(base: str, validate: bool) -> str:
-    """What a mapped article depends on besides its statements and clusters: the mapping, the shapes,
-    the writers, the base IRI."""
+    """What a mapped article depends on besides its statements and clusters: the mapping (with the
+    event-data codes and their table), the shapes, the writers, the base IRI."""
     h = hashlib.sha256(f"{base}|{validate}".encode())
     here = Path(__file__).resolve().parent
     from kg.build.validate import SHAPES_DIR
 
-    for f in [here / "mapping.py", here / "pipeline.py", here.parent / "rdfio.py", here.parent / "records.py",
-              *sorted(SHAPES_DIR.glob("*.ttl"))]:
+    for f in [here / "mapping.py", here / "eventcodes.py", here.parent / "data" / "codes.json", here / "pipeline.py",
+              here.parent / "rdfio.py", here.parent / "records.py", *sorted(SHAPES_DIR.glob("*.ttl"))]:
         h.update(f.read_bytes())
     return h.hexdigest()
 
