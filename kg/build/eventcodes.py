@@ -89,8 +89,14 @@ def states_of(graph: Graph, party: Node) -> set[URIRef]:
 
 
 def is_igo(graph: Graph, party: Node) -> bool:
-    """An organization that belongs to no state (the gazetteer's international organizations)."""
-    return (party, RDF.type, DIP.Organization) in graph and not states_of(graph, party)
+    """An organization that belongs to no state (the gazetteer's international organizations), or a
+    person whose post is in one and who represents no state."""
+    if (party, RDF.type, DIP.Organization) in graph:
+        return not states_of(graph, party)
+    if states_of(graph, party):
+        return False
+    return any(is_igo(graph, org) for pos in graph.objects(party, DIP.holds) for org in graph.objects(pos, DIP.postIn)
+               if (org, RDF.type, DIP.Organization) in graph)
 
 
 def place_state(graph: Graph, where: Node | None) -> URIRef | None:

@@ -346,8 +346,10 @@ def _roles(graph: Graph, event: URIRef, modes: list[str]) -> tuple[list[URIRef],
     """(actors, recipients) as the PLOVER manual codes CONSULT: the visitor acts and the host receives;
     where no side hosts, every party is an actor and there is no recipient."""
     if (event, RDF.type, DIP.Visit) in graph:
+        # the host is the state visited (the state a visited place lies in)
+        hosts = {place_state(graph, o) for o in graph.objects(event, DIP.destination)} - {None}
         return (sorted(o for o in graph.objects(event, DIP.visitor) if isinstance(o, URIRef)),
-                sorted(o for o in graph.objects(event, DIP.destination) if isinstance(o, URIRef)))
+                sorted(h for h in hosts if isinstance(h, URIRef)))
     ps = sorted(o for o in graph.objects(event, DIP.participant) if isinstance(o, URIRef))
     host = host_state(graph, event)
     if host is not None and "third-party" not in modes and "multilateral" not in modes:
