@@ -284,8 +284,8 @@ def query_cmd(
 ) -> None:
     """Run a read-only SPARQL query on GRAPH (a build directory or an RDF file).
 
-    The prefixes dip, id, rdfs, rdf, owl, xsd, skos, schema, org, sem, prov, oa, wd and
-    dcterms are pre-bound. A build directory is read from its store (OUTDIR/store): the default
+    The prefixes dip, id, rdfs, rdf, owl, xsd, skos, schema, org, sem, prov, oa, wd, dcterms,
+    plover and cameo are pre-bound. A build directory is read from its store (OUTDIR/store): the default
     graph is the merged graph (graph.ttl), and each document is a named graph (GRAPH ?doc { … }).
     Updates and SERVICE are refused.
 

@@ -53,7 +53,7 @@ from kg.namespaces import CAMEO, DIP, OA, PLOVER, PROV, SCHEMA, WD
 from kg.readers.export import atomic_write
 from kg.readers.stats import class_name, date_of, label_of, node_class, nodes_of
 
-__all__ = ["CAMEO_COLUMNS", "EVENT_FORMATS", "EventRecord", "Party", "cameo_row", "event_records", "export_events",
+__all__ = ["CAMEO_COLUMNS", "CAMEO_DTYPES", "EVENT_FORMATS", "EventRecord", "Party", "cameo_row", "event_records", "export_events",
            "plover_record"]
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -68,6 +68,15 @@ CAMEO_COLUMNS: tuple[str, ...] = (
     "Target GW", "PLOVER Event", "PLOVER Mode", "Quad Class", "PLOVER Score", "GeoNames ID", "Num Reports",
     "Source URLs", "Published", "Sentence", "Event IRI",
 )
+
+#: The pandas dtype of every column of ``--format cameo``: read it with
+#: ``pandas.read_csv(path, sep="\t", dtype=CAMEO_DTYPES, keep_default_na=False, na_values=[""])``.
+#: Codes stay strings (CAMEO ``040`` keeps its zero; several parties on one side are joined with ``;``).
+CAMEO_DTYPES: dict[str, str] = {
+    **dict.fromkeys(CAMEO_COLUMNS, "string"),
+    "Latitude": "float64", "Longitude": "float64", "Quad Class": "int64", "PLOVER Score": "float64",
+    "GeoNames ID": "Int64", "Num Reports": "int64",
+}
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,7 @@ class Location:
     state: str | None
     country_name: str | None
     iso3: str | None
-    resolution: int  # PLOVER: 4 city, 1 country, 0 unknown
+    resolution: int | None  # PLOVER's: 4 a city, 1 a country; None for a place GeoNames did not resolve
 
 
 @dataclass
@@ -329,7 +338,7 @@ def _location(graph: Graph, event: URIRef) -> Location | None:
         f["country_name"] if not city else None)
     return Location(label_of(graph, where), str(where), resolved, int(gid) if gid is not None else None,
                     float(lat) if lat is not None else None, float(lon) if lon is not None else None,
-                    f["state"], f["country_name"], f["iso3"], 4 if gid is not None else (1 if not city else 0))
+                    f["state"], f["country_name"], f["iso3"], 4 if gid is not None else (None if city else 1))
 
 
 def _codes_of(graph: Graph, event: URIRef) -> EventCode | tuple[str, list[str], str]:
