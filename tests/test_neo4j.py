@@ -250,6 +250,11 @@ QUERY_EXPECTATIONS: dict[str, tuple[dict, list[dict]]] = {
                             "url": "https://d1021.hatenadiary.com"}]),
     "states_by_meetings": ({}, [{"state": "アメリカ", "iso": "US", "meetings": 2, "held": 1},
                                 {"state": "北朝鮮", "iso": "KP", "meetings": 2, "held": 1}]),
+    # the same rows as queries/dyad_months.rq on the sample (test_query.py); the sample has no alpha-3 codes
+    "dyad_months": ({}, [{"month": "2018-05", "isoA": "KP", "isoB": "RU", "stateA": "北朝鮮", "stateB": "ロシア",
+                          "events": 1},
+                         {"month": "2018-05", "isoA": "KP", "isoB": "US", "stateA": "北朝鮮", "stateB": "アメリカ",
+                          "events": 1}]),
 }
 
 
