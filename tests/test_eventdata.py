@@ -9,6 +9,7 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pandas as pd
@@ -261,19 +262,15 @@ def test_a_folder_that_is_not_a_build_is_one_error_line_and_exit_2(fmt: str, tmp
 # --- the researcher's first hour: dyad-months ------------------------------------------------------
 
 
-def dyad_months_from_export(cameo: Path) -> pd.DataFrame:
-    """The dyad-month counts of docs/EVENT-DATA.md, computed with pandas from the CAMEO export."""
-    from itertools import combinations
+def example() -> Any:
+    """docs/examples/event_data.py, the worked example of docs/EVENT-DATA.md, as a module."""
+    import importlib.util
 
-    ev = pd.read_csv(cameo, sep="\t", dtype=CAMEO_DTYPES, keep_default_na=False, na_values=[""])
-    held = ev[(ev["Status"] == "held") & (ev["Date From"] == "event") & (ev["Event Date"].str.len() >= 7)]
-    rows = []
-    for _, r in held.iterrows():
-        codes = ";".join(x for x in (r["Source ISO3"], r["Target ISO3"]) if isinstance(x, str)).split(";")
-        states = sorted({c for c in codes if c and c not in ("IGO", "UNO", "EUR", "NGO")})
-        rows += [(r["Event Date"][:7], a, b, r["Event ID"]) for a, b in combinations(states, 2)]
-    df = pd.DataFrame(rows, columns=["month", "isoA", "isoB", "event"])
-    return df.groupby(["month", "isoA", "isoB"])["event"].nunique().rename("events").reset_index()
+    spec = importlib.util.spec_from_file_location("event_data_example", ROOT / "docs" / "examples" / "event_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_dyad_months_query_on_the_sample(sample_ttl: Path) -> None:
@@ -293,6 +290,22 @@ def test_dyad_months_from_the_export_equal_the_query(dev_build: Path, tmp_path: 
     from io import StringIO
 
     query = pd.read_csv(StringIO(res.stdout))[["month", "isoA", "isoB", "events"]]
-    export_counts = dyad_months_from_export(export(dev_build, "cameo", tmp_path))
+    events = read_cameo(export(dev_build, "cameo", tmp_path))
+    export_counts = example().dyad_months(events).sort_values(["month", "isoA", "isoB"]).reset_index(drop=True)
     assert len(query) > 10
     assert export_counts.to_dict("records") == query.to_dict("records")
+
+
+def test_the_worked_example_runs_on_the_20_copy_corpus(corpus_copies_build: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The example writes its files and its figure, and counts what docs/EVENT-DATA.md says it counts:
+    per-report rows many times the events, and de-duplication on date, pair and code merging events
+    that are not the same."""
+    example().main(corpus_copies_build, tmp_path)
+    assert (tmp_path / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dyads = pd.read_csv(tmp_path / "dyad_months.csv")
+    out = capsys.readouterr().out
+    rows = example().per_report_rows(tmp_path / "events.jsonl")
+    assert len(rows) >= 20 * dyads["events"].sum() / 2  # every copy is a report of its own
+    assert rows["event"].nunique() == dyads["events"].sum()
+    assert f"kg's records: {rows['event'].nunique()}" in out

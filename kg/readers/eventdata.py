@@ -64,7 +64,7 @@ STATUSES = ("held", "planned", "possible", "cancelled")
 CAMEO_COLUMNS: tuple[str, ...] = (
     "Event ID", "Event Date", "Source Name", "Source Sectors", "Source Country", "Event Text", "CAMEO Code",
     "Target Name", "Target Sectors", "Target Country", "City", "Country", "Latitude", "Longitude",
-    "End Date", "Date Precision", "Date From", "Status", "Source ISO3", "Source COW", "Source GW", "Target ISO3", "Target COW",
+    "End Date", "Date Precision", "Date From", "Status", "Source Code", "Source COW", "Source GW", "Target Code", "Target COW",
     "Target GW", "PLOVER Event", "PLOVER Mode", "Quad Class", "PLOVER Score", "GeoNames ID", "Num Reports",
     "Source URLs", "Published", "Sentence", "Event IRI",
 )
@@ -480,9 +480,9 @@ def cameo_row(r: EventRecord) -> dict[str, str]:
         "Longitude": "" if not loc or loc.lon is None else f"{loc.lon}",
         "End Date": r.enddate or "", "Date Precision": r.date_precision or "", "Date From": r.date_from or "",
         "Status": r.status,
-        "Source ISO3": _names(r.actors, "code"), "Source COW": _names(r.actors, "cow"),
+        "Source Code": _names(r.actors, "code"), "Source COW": _names(r.actors, "cow"),
         "Source GW": _names(r.actors, "gw"),
-        "Target ISO3": _names(r.recipients, "code"), "Target COW": _names(r.recipients, "cow"),
+        "Target Code": _names(r.recipients, "code"), "Target COW": _names(r.recipients, "cow"),
         "Target GW": _names(r.recipients, "gw"),
         "PLOVER Event": r.event, "PLOVER Mode": ";".join(r.modes), "Quad Class": "1",
         "PLOVER Score": "" if scale is None else f"{scale:g}",
