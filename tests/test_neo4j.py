@@ -271,6 +271,28 @@ def test_query_answers(neo4j_db: Neo4jConfig, name: str) -> None:
     assert run(neo4j_db, cypher, **params) == expected
 
 
+def test_dyad_months_in_cypher_answers_what_the_sparql_query_answers(neo4j_db: Neo4jConfig,
+                                                                     corpus_build: Path) -> None:
+    """queries/dyad_months.cypher on the loaded corpus build gives the rows of queries/dyad_months.rq
+    on its RDF graph, with the PLOVER/CAMEO codes and the states' alpha-3 codes as properties."""
+    from kg.readers.query import read_query_file
+    from kg.readers.stats import load_graph as load_rdf
+
+    g = load_rdf(corpus_build)
+    load_graph(g, neo4j_db)
+    sparql = [{"month": str(r.month), "isoA": str(r.isoA), "isoB": str(r.isoB), "stateA": str(r.stateA),
+               "stateB": str(r.stateB), "events": int(r.events)}
+              for r in g.query(read_query_file(ROOT / "queries" / "dyad_months.rq"))]
+    cypher = run(neo4j_db, (ROOT / "queries" / "dyad_months.cypher").read_text(encoding="utf-8"))
+    assert len(sparql) >= 3
+    assert cypher == sparql
+    codes = run(neo4j_db, "MATCH (e:Meeting {status: 'held'}) WHERE e.cameoCode IS NOT NULL "
+                          "RETURN DISTINCT e.ploverEvent AS event, e.cameoCode AS cameo ORDER BY cameo")
+    assert codes and {c["event"] for c in codes} == {"consult"}
+    assert run(neo4j_db, "MATCH (s:State {isoCode: 'US'}) RETURN s.isoAlpha3 AS a3, s.cowCode AS cow")[0] == {
+        "a3": "USA", "cow": 2}
+
+
 def test_meetings_of_official_respects_the_date_range(neo4j_db: Neo4jConfig) -> None:
     load_graph(read_graph(SAMPLE), neo4j_db)
     cypher = (ROOT / "queries" / "meetings_of_official.cypher").read_text(encoding="utf-8")
