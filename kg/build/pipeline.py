@@ -970,7 +970,9 @@ def _empty_report() -> Graph:
     return g
 
 
-_CORPUS_PREDICATES = {str(p) for p in (RDF.type, RDFS.label, DIP.isoCode, DIP.startDate, DIP.endDate, DIP.status)}
+_CORPUS_PREDICATES = {str(p) for p in (RDF.type, RDFS.label, DIP.isoCode, DIP.startDate, DIP.endDate, DIP.status,
+                                        DIP.isoAlpha3, DIP.cowCode, DIP.gwCode, DIP.geonamesId, DIP.latitude,
+                                        DIP.longitude, DIP.ploverEvent)}
 #: Merged triples serialised at a time (also fewer than 2,000 subjects when some are large).
 _CHUNK_TRIPLES = 50_000
 
