@@ -192,6 +192,15 @@ def test_dev_build_exported_both_ways_counts_the_graphs_events_per_status(dev_bu
     assert dict(Counter(r["status"] for r in records)) == want
     df = read_cameo(export(dev_build, "cameo", tmp_path, "--include-cancelled"))
     assert df["Status"].value_counts().to_dict() == want
+    # every party's codes are its state's, and a code a list does not have is empty, never another's
+    from kg.build.eventcodes import codes
+
+    parties = [p for r in records for p in r["actor"] + r["recipient"] if p["iso3"] or p["cow"] or p["gw"]]
+    assert parties
+    by_iso3 = {row.get("iso3"): row for row in codes()["states"].values()}
+    for p in parties:
+        row = by_iso3[p["iso3"]]
+        assert (p["cow"], p["gw"], p["code"]) == (row.get("cow"), row.get("gw"), row["plover"]), p
     # without --include-cancelled, the cancelled ones only are left out
     held = read_plover(export(dev_build, "plover", tmp_path))
     assert dict(Counter(r["status"] for r in held)) == {k: v for k, v in want.items() if k != "cancelled"}
