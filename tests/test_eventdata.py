@@ -318,3 +318,18 @@ def test_the_worked_example_runs_on_the_20_copy_corpus(corpus_copies_build: Path
     assert len(rows) >= 20 * dyads["events"].sum() / 2  # every copy is a report of its own
     assert rows["event"].nunique() == dyads["events"].sum()
     assert f"kg's records: {rows['event'].nunique()}" in out
+
+
+def test_a_graph_without_codes_gets_them_computed_by_the_same_rules(sample_ttl: Path, tmp_path: Path) -> None:
+    """tests/data/sample.ttl, written by hand, links no event to a concept: the export codes it the way
+    a build does, and leaves out the dinner that is part of a visit (dip:partOf)."""
+    records = read_plover(export(sample_ttl, "plover", tmp_path, "--include-cancelled"))
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    assert all(not list(validator.iter_errors(r)) for r in records)
+    got = [(r["id"], r["status"], r["event"], r["mode"], r["cameo_code"], [p["code"] for p in r["actor"]],
+            [p["code"] for p in r["recipient"]]) for r in records]
+    assert got == [
+        ("kg-visit-c9c3d11659c119e0", "held", ["CONSULT"], ["visit"], "042", ["PRK"], ["USA"]),
+        ("kg-visit-97cdfabc3ac308e1", "held", ["CONSULT"], ["visit"], "042", ["RUS"], ["PRK"]),
+        ("kg-meeting-17c79967668a7c3f", "planned", ["AGREE"], [], "036", ["PRK", "USA"], []),
+    ]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF
+from rdflib.namespace import DCTERMS, OWL, RDF, SKOS
 from rdflib.term import Node
 
 from kg import __version__
@@ -181,10 +181,7 @@ def _scale(concept: URIRef) -> float | None:
 
 
 def _cameo_label(code: str) -> str:
-    return str(_scheme().value(CAMEO[code], _SKOS_PREF) or "")
-
-
-_SKOS_PREF = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
+    return str(_scheme().value(CAMEO[code], SKOS.prefLabel) or "")
 
 
 def _local(node: Node) -> str:
@@ -341,14 +338,17 @@ def _location(graph: Graph, event: URIRef) -> Location | None:
                     f["state"], f["country_name"], f["iso3"], 4 if gid is not None else (None if city else 1))
 
 
-def _codes_of(graph: Graph, event: URIRef) -> EventCode | tuple[str, list[str], str]:
+def _codes_of(graph: Graph, event: URIRef) -> tuple[str, list[str], str]:
+    """(PLOVER category, modes, CAMEO code): the concepts the build linked the event to (every mode its
+    reports gave, the most specific CAMEO code), or, in a graph without them, computed the same way."""
     cats = sorted(_local(o) for o in graph.objects(event, DIP.ploverEvent))
     if not cats:
-        return classify(graph, event)
+        code: EventCode = classify(graph, event)
+        return code.event, [code.mode] if code.mode else [], code.cameo
     modes = sorted(_local(o) for o in graph.objects(event, DIP.ploverMode))
     cameos = sorted(_local(o) for o in graph.objects(event, DIP.cameoCode))
     specific = [c for c in cameos if c != "040"]
-    return (cats[0], modes, (specific or cameos or ["040"])[0])
+    return cats[0], modes, (specific or cameos or ["040"])[0]
 
 
 def _roles(graph: Graph, event: URIRef, modes: list[str]) -> tuple[list[URIRef], list[URIRef]]:
@@ -385,9 +385,7 @@ def event_records(graph: Graph, *, include_cancelled: bool = False) -> list[Even
         status = _local(graph.value(e, DIP.status) or DIP.Held).lower()
         if status == "cancelled" and not include_cancelled:
             continue
-        code = _codes_of(graph, e)
-        event, modes, cameo = (code.event, [code.mode] if code.mode else [], code.cameo) \
-            if isinstance(code, EventCode) else code
+        event, modes, cameo = _codes_of(graph, e)
         reports = _reports(graph, e)
         docs: set[Node] = {d for d in graph.objects(e, PROV.wasDerivedFrom)}
         actors, recipients = _roles(graph, e, modes)
