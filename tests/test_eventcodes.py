@@ -152,3 +152,40 @@ def test_every_code_is_a_concept_of_the_scheme() -> None:
 
 def test_the_packaged_scheme_is_the_ontologys() -> None:
     assert (ROOT / "kg" / "data" / "plover.ttl").read_bytes() == (ROOT / "ontology" / "plover.ttl").read_bytes()
+
+
+# --- the shapes of the new properties ----------------------------------------------------------------
+
+BAD_CODES = [
+    ("dip:isoAlpha3", 'st:US dip:isoAlpha3 "US" .'),
+    ("dip:cowCode", "st:US dip:cowCode 0 ."),
+    ("dip:gwCode", 'st:US dip:gwCode "2" .'),
+    ("dip:latitude", "pl:x dip:latitude 91.5 ."),
+    ("dip:longitude", "pl:x dip:longitude -180.5 ."),
+    ("dip:geonamesId", "pl:x dip:geonamesId 1, 2 ."),
+    ("dip:ploverMode", "mt:m dip:ploverMode <https://w3id.org/dipkg/plover#hosting> ."),
+    ("dip:ploverEvent", "mt:m dip:ploverEvent <https://w3id.org/dipkg/plover#ASSAULT> ."),
+    ("dip:cameoCode", "mt:m dip:cameoCode <https://w3id.org/dipkg/cameo#190> ."),
+]
+
+
+@pytest.mark.parametrize(("path", "bad"), BAD_CODES, ids=[b[0] for b in BAD_CODES])
+def test_the_shapes_refuse_a_wrong_code(path: str, bad: str) -> None:
+    from kg.build.validate import validate_graph
+
+    base = (f"@prefix dip: <{DIP}> .\n@prefix st: <{ID}state/> .\n@prefix pl: <{ID}place/> .\n"
+            f"@prefix mt: <{ID}meeting/> .\n"
+            "st:US a dip:State . pl:x a dip:Place . mt:m a dip:Meeting .\n")
+    good = validate_graph(Graph().parse(data=base, format="turtle"))
+    result = validate_graph(Graph().parse(data=base + bad, format="turtle"))
+    new = {(v.focus_node, v.path) for v in result.violations} - {(v.focus_node, v.path) for v in good.violations}
+    assert {p for _, p in new} == {path}
+
+
+def test_the_corpus_shapes_refuse_a_merged_state_with_two_codes() -> None:
+    from kg.build.validate import SHAPES_DIR, load_shapes, validate_graph
+
+    g = Graph().parse(data=f"""@prefix dip: <{DIP}> .
+        <{ID}state/RS> a dip:State ; dip:cowCode 345, 340 ; dip:isoAlpha3 "SRB" .""", format="turtle")
+    result = validate_graph(g, load_shapes(SHAPES_DIR / "corpus"))
+    assert [v.path for v in result.violations] == ["dip:cowCode"]
