@@ -64,9 +64,9 @@ STATUSES = ("held", "planned", "possible", "cancelled")
 CAMEO_COLUMNS: tuple[str, ...] = (
     "Event ID", "Event Date", "Source Name", "Source Sectors", "Source Country", "Event Text", "CAMEO Code",
     "Target Name", "Target Sectors", "Target Country", "City", "Country", "Latitude", "Longitude",
-    "End Date", "Date Precision", "Date From", "Status", "Source Code", "Source COW", "Source GW", "Target Code", "Target COW",
-    "Target GW", "PLOVER Event", "PLOVER Mode", "Quad Class", "PLOVER Score", "GeoNames ID", "Num Reports",
-    "Source URLs", "Published", "Sentence", "Event IRI",
+    "End Date", "Date Precision", "Date From", "Status", "Source Code", "Source COW", "Source GW", "Target Code",
+    "Target COW", "Target GW", "Source Roles", "Target Roles", "PLOVER Event", "PLOVER Mode", "Quad Class",
+    "PLOVER Score", "GeoNames ID", "Num Reports", "Source URLs", "Published", "Sentence", "Event IRI",
 )
 
 #: The pandas dtype of every column of ``--format cameo``: read it with
@@ -482,6 +482,7 @@ def cameo_row(r: EventRecord) -> dict[str, str]:
         "Source GW": _names(r.actors, "gw"),
         "Target Code": _names(r.recipients, "code"), "Target COW": _names(r.recipients, "cow"),
         "Target GW": _names(r.recipients, "gw"),
+        "Source Roles": _names(r.actors, "role"), "Target Roles": _names(r.recipients, "role"),
         "PLOVER Event": r.event, "PLOVER Mode": ";".join(r.modes), "Quad Class": "1",
         "PLOVER Score": "" if scale is None else f"{scale:g}",
         "GeoNames ID": "" if not loc or loc.geonames is None else str(loc.geonames),
