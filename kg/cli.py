@@ -284,8 +284,8 @@ def query_cmd(
 ) -> None:
     """Run a read-only SPARQL query on GRAPH (a build directory or an RDF file).
 
-    The prefixes dip, id, rdfs, rdf, owl, xsd, skos, schema, org, sem, prov, oa, wd and
-    dcterms are pre-bound. A build directory is read from its store (OUTDIR/store): the default
+    The prefixes dip, id, rdfs, rdf, owl, xsd, skos, schema, org, sem, prov, oa, wd, dcterms,
+    plover and cameo are pre-bound. A build directory is read from its store (OUTDIR/store): the default
     graph is the merged graph (graph.ttl), and each document is a named graph (GRAPH ?doc { … }).
     Updates and SERVICE are refused.
 
@@ -443,27 +443,47 @@ def stats_command(graph_path: str, fmt: str, top: int, include_cancelled: bool) 
 
 @main.command("export")
 @click.argument("graph_path", metavar="OUTDIR", type=click.Path(path_type=str))
-@click.option("--format", "fmt", type=click.Choice(["graphml", "gexf"]), required=True,
-              help="GraphML or GEXF (both open in Gephi).")
+@click.option("--format", "fmt", type=click.Choice(["graphml", "gexf", "plover", "cameo"]), required=True,
+              help="graphml or gexf: the network, for Gephi. plover: one PLOVER JSON record per event "
+                   "(JSON Lines). cameo: one tab-separated row per event, ICEWS columns and CAMEO codes.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), required=True,
               help="File to write (replaced atomically).")
+@click.option("--include-cancelled", is_flag=True,
+              help="plover, cameo: also write the meetings and visits whose status is cancelled.")
 @handle_errors
-def export_command(graph_path: str, fmt: str, output: str) -> None:
-    """Export entities and events as a network file for Gephi.
+def export_command(graph_path: str, fmt: str, output: str, include_cancelled: bool) -> None:
+    """Export the network for Gephi, or the events as event data (PLOVER, CAMEO).
 
-    Nodes carry label (Japanese) and cls (dip: class); edges are typed PARTICIPANT, VISITOR,
-    DESTINATION, LOCATION, SPEAKER, HOLDS_POST, REPRESENTS, ... (attribute relation). Every
-    edge has its own id and its relation as Gephi's edge type, so Gephi keeps every edge,
-    parallel ones of different relations included.
+    graphml, gexf: nodes carry label (Japanese) and cls (dip: class); edges are typed
+    PARTICIPANT, VISITOR, DESTINATION, LOCATION, SPEAKER, HOLDS_POST, REPRESENTS, ...
+    (attribute relation). Every edge has its own id and its relation as Gephi's edge type,
+    so Gephi keeps every edge, parallel ones of different relations included.
+
+    plover, cameo: one record per real event (a meeting or visit several articles report is
+    one record, with every report's URL, date and sentence). CONSULT with its mode (visit,
+    third-party, multilateral, phone; CAMEO 040-044); planned and possible meetings are AGREE
+    (CAMEO 036). Parties carry their country's ISO alpha-3, COW and Gleditsch-Ward codes and a
+    sector read from their post; places their GeoNames id and coordinates. docs/EVENT-DATA.md
+    describes every field.
 
     \b
-    Example:
+    Examples:
       kg export out --format gexf -o diplomacy.gexf
+      kg export out --format plover -o events.jsonl
+      kg export out --format cameo -o events.tsv --include-cancelled
     """
-    from kg.readers.export import export_graph
     from kg.readers.stats import load_graph
 
     check_output_file(Path(output))
+    if fmt in ("plover", "cameo"):
+        from kg.readers.eventdata import export_events, status_counts
+
+        records = export_events(load_graph(graph_path), fmt, output, include_cancelled=include_cancelled)
+        per = ", ".join(f"{n} {k}" for k, n in status_counts(records).items())
+        click.echo(f"Wrote {output}: {len(records)} events" + (f" ({per})" if per else ""), err=True)
+        return
+    from kg.readers.export import export_graph
+
     net = export_graph(load_graph(graph_path), fmt, output)
     click.echo(f"Wrote {output}: {net.number_of_nodes()} nodes, {net.number_of_edges()} edges", err=True)
 

@@ -39,6 +39,7 @@ class DIP(DefinedNamespace):
     Visit: URIRef  # visit
 
     # object properties
+    cameoCode: URIRef  # CAMEO code
     destination: URIRef  # destination
     holds: URIRef  # holds
     locatedIn: URIRef  # located in
@@ -46,6 +47,8 @@ class DIP(DefinedNamespace):
     mentionedIn: URIRef  # mentioned in
     partOf: URIRef  # part of
     participant: URIRef  # participant
+    ploverEvent: URIRef  # PLOVER event
+    ploverMode: URIRef  # PLOVER mode
     postIn: URIRef  # post in
     represents: URIRef  # represents
     speaker: URIRef  # speaker
@@ -55,11 +58,17 @@ class DIP(DefinedNamespace):
 
     # datatype properties
     confidence: URIRef  # confidence
+    cowCode: URIRef  # Correlates of War code
     date: URIRef  # date
     endDate: URIRef  # end date
     extractorVersion: URIRef  # extractor version
+    geonamesId: URIRef  # GeoNames id
+    gwCode: URIRef  # Gleditsch–Ward code
+    isoAlpha3: URIRef  # ISO alpha-3 code
     isoCode: URIRef  # ISO code
     kind: URIRef  # kind
+    latitude: URIRef  # latitude
+    longitude: URIRef  # longitude
     reportedEndDate: URIRef  # reported end date
     reportedStartDate: URIRef  # reported start date
     reportedStatus: URIRef  # reported status
@@ -71,8 +80,10 @@ class DIP(DefinedNamespace):
     title: URIRef  # title
 
     # annotation properties
+    eventScale: URIRef  # PLOVER score
     neo4jInverse: URIRef  # Neo4j inverse
     neo4jType: URIRef  # Neo4j relationship type
+    quadCode: URIRef  # quad code
 
     # individuals
     Cancelled: URIRef  # cancelled
@@ -92,6 +103,9 @@ ORG = Namespace("http://www.w3.org/ns/org#")
 SEM = Namespace("http://semanticweb.cs.vu.nl/2009/11/sem/")
 WD = Namespace("http://www.wikidata.org/entity/")
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+#: The PLOVER categories and modes, and the CAMEO codes (the SKOS concept scheme ontology/plover.ttl).
+PLOVER = Namespace("https://w3id.org/dipkg/plover#")
+CAMEO = Namespace("https://w3id.org/dipkg/cameo#")
 
 #: prefix -> namespace IRI, in the order outputs declare them.
 PREFIXES: dict[str, str] = {
@@ -105,6 +119,8 @@ PREFIXES: dict[str, str] = {
     "sem": str(SEM),
     "wd": str(WD),
     "dcterms": str(DCTERMS),
+    "plover": str(PLOVER),
+    "cameo": str(CAMEO),
     "owl": str(OWL),
     "xsd": str(XSD),
     "rdfs": str(RDFS),

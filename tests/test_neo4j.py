@@ -253,6 +253,11 @@ QUERY_EXPECTATIONS: dict[str, tuple[dict, list[dict]]] = {
                             "url": "https://d1021.hatenadiary.com"}]),
     "states_by_meetings": ({}, [{"state": "アメリカ", "iso": "US", "meetings": 2, "held": 1},
                                 {"state": "北朝鮮", "iso": "KP", "meetings": 2, "held": 1}]),
+    # the same rows as queries/dyad_months.rq on the sample (test_query.py); the sample has no alpha-3 codes
+    "dyad_months": ({}, [{"month": "2018-05", "isoA": "KP", "isoB": "RU", "stateA": "北朝鮮", "stateB": "ロシア",
+                          "events": 1},
+                         {"month": "2018-05", "isoA": "KP", "isoB": "US", "stateA": "北朝鮮", "stateB": "アメリカ",
+                          "events": 1}]),
 }
 
 
@@ -267,6 +272,28 @@ def test_query_answers(neo4j_db: Neo4jConfig, name: str) -> None:
     params, expected = QUERY_EXPECTATIONS[name]
     cypher = (ROOT / "queries" / f"{name}.cypher").read_text(encoding="utf-8")
     assert run(neo4j_db, cypher, **params) == expected
+
+
+def test_dyad_months_in_cypher_answers_what_the_sparql_query_answers(neo4j_db: Neo4jConfig,
+                                                                     corpus_build: Path) -> None:
+    """queries/dyad_months.cypher on the loaded corpus build gives the rows of queries/dyad_months.rq
+    on its RDF graph, with the PLOVER/CAMEO codes and the states' alpha-3 codes as properties."""
+    from kg.readers.query import read_query_file
+    from kg.readers.stats import load_graph as load_rdf
+
+    g = load_rdf(corpus_build)
+    load_graph(g, neo4j_db)
+    sparql = [{"month": str(r.month), "isoA": str(r.isoA), "isoB": str(r.isoB), "stateA": str(r.stateA),
+               "stateB": str(r.stateB), "events": int(r.events)}
+              for r in g.query(read_query_file(ROOT / "queries" / "dyad_months.rq"))]
+    cypher = run(neo4j_db, (ROOT / "queries" / "dyad_months.cypher").read_text(encoding="utf-8"))
+    assert len(sparql) >= 3
+    assert cypher == sparql
+    codes = run(neo4j_db, "MATCH (e:Meeting {status: 'held'}) WHERE e.cameoCode IS NOT NULL "
+                          "RETURN DISTINCT e.ploverEvent AS event, e.cameoCode AS cameo ORDER BY cameo")
+    assert codes and {c["event"] for c in codes} == {"consult"}
+    assert run(neo4j_db, "MATCH (s:State {isoCode: 'US'}) RETURN s.isoAlpha3 AS a3, s.cowCode AS cow")[0] == {
+        "a3": "USA", "cow": 2}
 
 
 def test_meetings_of_official_respects_the_date_range(neo4j_db: Neo4jConfig) -> None:

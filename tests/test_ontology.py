@@ -199,6 +199,9 @@ NEO4J = {
     DIP.partOf: ("PART_OF_EVENT", False),
     DIP.status: ("HAS_STATUS", False),
     DIP.mentionedIn: ("MENTIONED_IN", False),
+    DIP.ploverEvent: ("PLOVER_EVENT", False),
+    DIP.ploverMode: ("PLOVER_MODE", False),
+    DIP.cameoCode: ("CAMEO_CODE", False),
     PROV.wasDerivedFrom: ("REPORTED_IN", False),
 }
 

@@ -267,7 +267,9 @@ def test_the_front_page_is_yasgui_with_the_examples_and_a_form_without_javascrip
     assert "<noscript>" in body and '<form method="get" action="/sparql">' in body
     config = json.loads(re.search(r'<script id="kg-config" type="application/json">(.*?)</script>', body).group(1))
     assert [e["name"] for e in config["examples"]] == sorted(p.name for p in (ROOT / "queries").glob("*.rq"))
-    assert config["examples"][0]["title"] == "Who met whom, when and where."
+    titles = {e["name"]: e["title"] for e in config["examples"]}  # each example titled by its first comment line
+    assert titles["meetings.rq"] == "Who met whom, when and where."
+    assert titles["dyad_months.rq"].startswith("Events per unordered pair of states per month")
     assert config["endpoint"] == "/sparql"
     # every file the page loads is served here, none from elsewhere
     for src in re.findall(r'(?:src|href)="(/static/[^"]+)"', body):

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS, XSD
 
+from kg.build.eventcodes import link_events, place_code_triples, state_code_triples
 from kg.build.events import EventCluster
 from kg.errors import MappingError
 from kg.namespaces import DIP, OA, PROV, SCHEMA, WD, bind_prefixes
@@ -145,8 +146,13 @@ class Mapper:
         self._document(g, art, doc)
         for e in ds.entities:
             self.add_entity(g, e, doc)
+        events: list[URIRef] = []
         for i, s in enumerate(ds.statements):
-            self.add_statement(g, s, doc, (clusters or {}).get((art.doc_id, i)))
+            node = self.add_statement(g, s, doc, (clusters or {}).get((art.doc_id, i)))
+            if isinstance(s, MeetingStatement | VisitStatement):
+                events.append(node)
+        # the PLOVER / CAMEO codes read the parties' states and the place, known once every statement is in
+        link_events(g, list(dict.fromkeys(events)))
 
     def _document(self, g: Graph, art: Article, doc: URIRef) -> None:
         g.add((doc, RDF.type, DIP.Document))
@@ -186,6 +192,7 @@ class Mapper:
             g.add((n, OWL.sameAs, WD[e.wikidata]))
         if e.iso:
             g.add((n, DIP.isoCode, Literal(e.iso)))
+        self._codes(g, n, e.key)
         if e.part_of and e.type == "Organization":
             g.add((n, DIP.subOrganizationOf, self.entity_iri(e.part_of)))
         if e.located_in and e.type == "Place":
@@ -230,7 +237,16 @@ class Mapper:
             t = {"person": DIP.Person, "state": DIP.State, "org": DIP.Organization, "place": DIP.Place}[kind]
             g.add((n, RDF.type, t))
             g.add((n, RDFS.label, Literal(key.split(":", 1)[1], lang="ja")))
+            self._codes(g, n, key)
         return n
+
+    def _codes(self, g: Graph, n: URIRef, key: str) -> None:
+        """The event-data codes of a state (ISO alpha-3, COW, G–W) or a city (GeoNames id, coordinates)."""
+        kind, _, rest = key.partition(":")
+        triples = (state_code_triples(n, rest) if kind == "state" else
+                   place_code_triples(n, rest) if kind == "place" else [])
+        for t in triples:
+            g.add(t)
 
     def _position(self, g: Graph, s: PositionStatement) -> URIRef:
         p = self.position_iri(s)

@@ -925,14 +925,14 @@ def _clusters_text(cl: dict[int, EventCluster]) -> str:
 
 
 def _context_fingerprint(base: str, validate: bool) -> str:
-    """What a mapped article depends on besides its statements and clusters: the mapping, the shapes,
-    the writers, the base IRI."""
+    """What a mapped article depends on besides its statements and clusters: the mapping (with the
+    event-data codes and their table), the shapes, the writers, the base IRI."""
     h = hashlib.sha256(f"{base}|{validate}".encode())
     here = Path(__file__).resolve().parent
     from kg.build.validate import SHAPES_DIR
 
-    for f in [here / "mapping.py", here / "pipeline.py", here.parent / "rdfio.py", here.parent / "records.py",
-              *sorted(SHAPES_DIR.glob("*.ttl"))]:
+    for f in [here / "mapping.py", here / "eventcodes.py", here.parent / "data" / "codes.json", here / "pipeline.py",
+              here.parent / "rdfio.py", here.parent / "records.py", *sorted(SHAPES_DIR.glob("*.ttl"))]:
         h.update(f.read_bytes())
     return h.hexdigest()
 
@@ -970,7 +970,9 @@ def _empty_report() -> Graph:
     return g
 
 
-_CORPUS_PREDICATES = {str(p) for p in (RDF.type, RDFS.label, DIP.isoCode, DIP.startDate, DIP.endDate, DIP.status)}
+_CORPUS_PREDICATES = {str(p) for p in (RDF.type, RDFS.label, DIP.isoCode, DIP.startDate, DIP.endDate, DIP.status,
+                                        DIP.isoAlpha3, DIP.cowCode, DIP.gwCode, DIP.geonamesId, DIP.latitude,
+                                        DIP.longitude, DIP.ploverEvent)}
 #: Merged triples serialised at a time (also fewer than 2,000 subjects when some are large).
 _CHUNK_TRIPLES = 50_000
 

@@ -43,6 +43,8 @@ from kg.namespaces import DIP, OA, PROV, WD
 
 ONTOLOGY_FILE = Path(__file__).resolve().parents[2] / "ontology" / "diplomacy.ttl"
 _PACKAGED_ONTOLOGY = Path(__file__).resolve().parents[1] / "data" / "diplomacy.ttl"
+#: The PLOVER / CAMEO concept scheme: its concepts are individuals, so a link to one is a string property.
+CONCEPT_SCHEME_FILE = Path(__file__).resolve().parents[1] / "data" / "plover.ttl"
 
 _LABEL_RE = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
 _TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -142,13 +144,16 @@ class ProjectionRule:
 
 
 def load_ontology(path: Path | None = None) -> Graph:
-    """Parse the ontology (the repository's ``ontology/diplomacy.ttl`` by default)."""
+    """Parse the ontology (the repository's ``ontology/diplomacy.ttl`` by default, with the concept
+    scheme ``ontology/plover.ttl``)."""
     candidates = [path] if path else [ONTOLOGY_FILE, _PACKAGED_ONTOLOGY]
     for p in candidates:
         if p is not None and p.is_file():
             g = Graph()
             try:
                 g.parse(p, format="turtle")
+                if path is None and CONCEPT_SCHEME_FILE.is_file():
+                    g.parse(CONCEPT_SCHEME_FILE, format="turtle")
             except Exception as exc:  # rdflib raises many parser exception types
                 raise MappingError(f"cannot parse the ontology {p}: {exc}") from exc
             return g
