@@ -184,6 +184,9 @@ MEETINGS = [
     # a list whose items carry titles the gazetteer does not know, states written into titles
     ("茂木外相は、ルトノ・インドネシア外相、サイフディン・マレーシア外務担当相付補佐官、ドーン・タイ副首相と会談した。",
      "2020-06-01", {"person:茂木", "person:ルトノ"}, "Meeting", None, "held", "meeting.comitative"),
+    # the lead names its protagonist in the genitive of the event the report is about
+    ("中国の王毅外相の来日が来月にずれ込む見通しとなった。当初は今月上旬に来日し、菅首相や茂木外相と会談する段取りだった。",
+     "2020-10-12", {"person:王毅", "person:茂木"}, "Meeting", None, "planned", "meeting.frame"),
     # a post whose holder is not named is its state
     ("茂木外相はポーランドの外相と会談した。", "2020-06-01",
      {"person:茂木", "state:PL"}, "Meeting", None, "held", "meeting.frame"),

@@ -30,8 +30,9 @@ def protagonist(ctx: DocContext) -> str | None:
     led = [m for m in opening if ctx.is_person(m) and ctx.text.startswith(tuple(companions), m.ext_end)]
     if led:
         return ctx.key(led[0])  # AとともにBを訪問してきました: the party the narrator went with
-    if opening and not any(m.particle in ("は", "が") for m in opening) and ctx.is_person(opening[0]):
-        return ctx.key(opening[0])  # a headline naming its protagonist: 高村外務大臣の…会議出席
+    persons = [m for m in opening if ctx.is_person(m) and m.particle in ("の", "")]
+    if persons and not any(m.particle in ("は", "が") and ctx.is_person(m) for m in opening):
+        return ctx.key(persons[0])  # a headline or lead naming its protagonist: 高村外務大臣の…会議出席, 王外相の来日が
     if re.search(ctx.lex["first_person_cues"], ctx.text) and not any(
             m.particle in ("は", "が") and ctx.is_person(m) for m in ctx.rec.mentions if not m.in_quote):
         return ctx.lex["narrator_state"]
