@@ -298,6 +298,9 @@ VISITS = [
     # a connective verb shares the subject written after it
     ("今年7月に北朝鮮を訪問し、金正恩氏と会談したラブロフ外相は記者団に語った。", "2024-10-01",
      {("person:ラブロフ", "state:KP")}),
+    # the people a traveller goes with travel too
+    ("安倍首相は、河野外相とともにタイとベトナムを訪問した。", "2018-09-01",
+     {(ABE, "state:TH"), (ABE, "state:VN"), ("person:河野", "state:TH"), ("person:河野", "state:VN")}),
     # the next sentence has no subject of its own
     ("茂木外相は10日、タイを訪問した。翌日にはベトナムを訪れた。", "2024-05-12",
      {("person:茂木", "state:TH"), ("person:茂木", "state:VN")}),

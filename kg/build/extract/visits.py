@@ -23,6 +23,7 @@ import re
 from kg.build.extract.clause import mentions_in
 from kg.build.extract.common import date_near, negated, past_sentence, plausible_date, status_near
 from kg.build.extract.context import DocContext
+from kg.build.extract.meetings import listed_with
 from kg.build.extract.merging import EventCandidate, merge_events, visit_statement
 from kg.build.extract.triggers import Trigger, apply_rules, rule
 from kg.build.recognize import Mention, Sentence
@@ -71,11 +72,25 @@ def visits_to(ctx: DocContext, t: Trigger, dests: list[Dest], form: str) -> list
     start, end = plausible_date(ctx, status, start, end)
     ev = ctx.evidence(sent, f"visit.{form}", 0.75)
     out = []
-    for st, pl in dests:
-        if st and ctx.gaz.state_key_of(visitor) == st:
-            continue  # going home is not a visit
-        out.append(EventCandidate("visit", "Visit", frozenset([visitor]), t.label, st, pl, start, end, status,
-                                  [ev]))
+    for who in dict.fromkeys([visitor, *_companions(ctx, sent, t)]):
+        for st, pl in dests:
+            if st and ctx.gaz.state_key_of(who) == st:
+                continue  # going home is not a visit
+            out.append(EventCandidate("visit", "Visit", frozenset([who]), t.label, st, pl, start, end, status,
+                                      [ev]))
+    return out
+
+
+def _companions(ctx: DocContext, sent: Sentence, t: Trigger) -> list[str]:
+    """AやBとともにXを訪問: the people the traveller went with travel too."""
+    if t.in_quote:
+        return []
+    marker = ctx.lex.regex("companion_markers")
+    ms = [m for m in ctx.mentions_between(sent.start, t.start) if ctx.is_person(m)]
+    out: list[str] = []
+    for m in ms:
+        if marker.match(ctx.text, m.ext_end):
+            out.extend(k for k in (ctx.key(x) for x in listed_with(ctx, ms, m)) if k)
     return out
 
 
