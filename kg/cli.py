@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from functools import wraps
@@ -23,6 +22,7 @@ import click
 
 from kg import __version__
 from kg.errors import KgError
+from kg.outputs import check_output_file
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,24 +62,6 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _debug() -> None:
     if os.environ.get("KG_DEBUG"):
         traceback.print_exc()
-
-
-def check_output_file(path: Path) -> None:
-    """Refuse an output file that cannot be written, before any work is done (WriteError, exit 2)."""
-    from kg.errors import WriteError
-
-    path = Path(path)
-    if path.is_dir():
-        raise WriteError(f"{path}: is a folder; give a file name")
-    parent = path.parent
-    if not parent.is_dir():
-        raise WriteError(f"{path}: the folder {parent} does not exist; create it first")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    os.close(fd)
-    os.unlink(probe)
 
 
 def parse_size(value: str) -> int:

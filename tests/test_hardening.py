@@ -657,3 +657,74 @@ def test_a_folder_among_the_outputs_switches_with_the_files_and_an_older_plain_o
         o.commit(known=OUTPUTS)
     assert not (out / "store").exists() and not (out / "store").is_symlink()  # the new build has no store
     assert (out / "graph.ttl").read_text(encoding="utf-8") == "newer" and leftovers(out) == []
+
+
+# ==================================================================================================
+# Round two: no open cluster, no clobbered files, one bad input never stops a corpus.
+
+
+def special_files(tmp_path: Path) -> list[tuple[Path, Callable[[Path], bool]]]:
+    """A FIFO, and (as root) a character device of the test's own (1, 3: what /dev/null is), each with
+    the check that it is still what it was."""
+    import stat as st
+
+    made = []
+    fifo = tmp_path / "fifo.out"
+    os.mkfifo(fifo)
+    made.append((fifo, lambda p: st.S_ISFIFO(os.lstat(p).st_mode)))
+    if os.geteuid() == 0:
+        dev = tmp_path / "null.out"
+        os.mknod(dev, 0o666 | st.S_IFCHR, os.makedev(1, 3))
+        made.append((dev, lambda p: st.S_ISCHR(os.lstat(p).st_mode)))
+    return made
+
+
+# ------------------------------------------------------------------ 3: outputs that are no files
+
+
+def test_an_output_that_is_a_device_or_a_fifo_is_refused_and_left_alone(tmp_path: Path, sample_ttl: Path) -> None:
+    for node, still in special_files(tmp_path):
+        link = tmp_path / f"{node.name}.link"
+        link.symlink_to(node)
+        for target in (node, link):
+            for args in (["view", str(sample_ttl), "-o", str(target)],
+                         ["export", str(sample_ttl), "--format", "gexf", "-o", str(target)],
+                         ["validate", str(sample_ttl), "--report", str(target)]):
+                res = kg(*args)
+                assert res.exit_code == 2, (args, res.stderr)
+                assert res.stderr.splitlines() == [res.stderr.strip()] and res.stderr.startswith(f"Error: {target}: is a "), \
+                    res.stderr
+                assert still(node) and link.is_symlink(), args
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_a_fifo_made_while_the_output_is_written_is_not_replaced(tmp_path: Path) -> None:
+    from kg.errors import WriteError
+    from kg.outputs import atomic_write
+
+    target = tmp_path / "out.html"
+    with pytest.raises(WriteError, match="is a FIFO"):
+        atomic_write(target, lambda tmp: (tmp.write_text("page", encoding="utf-8"), os.mkfifo(target)))
+    assert not target.is_file() and [p.name for p in tmp_path.iterdir()] == ["out.html"]
+
+
+# ------------------------------------------------------------------ 4: a link planted as the lock
+
+
+def test_a_symbolic_link_planted_as_the_lock_is_not_followed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.conf"
+    victim.write_text("precious\n", encoding="utf-8")
+    (out / LOCK).symlink_to(victim)
+    res = kg("build", "--statements", str(statements_file(tmp_path / "s.jsonl", 2)), "-o", str(out))
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr == f"Error: {out / LOCK}: is a symbolic link, not the lock file of a build; " \
+                         "remove it and build again\n"
+    assert victim.read_text(encoding="utf-8") == "precious\n" and (out / LOCK).is_symlink()
+    assert outputs(out) == {}
+    for node, _ in special_files(tmp_path):  # nor a FIFO or a device put there
+        (out / LOCK).unlink()
+        os.rename(node, out / LOCK)
+        res = kg("build", "--statements", str(statements_file(tmp_path / "s.jsonl", 2)), "-o", str(out))
+        assert res.exit_code == 2 and "is not a regular file" in res.stderr, res.stderr

@@ -26,6 +26,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable
@@ -285,10 +286,17 @@ def _lock(lock_path: Path, outdir: Path) -> int:
     """Take OUTDIR's lock (an flock on OUTDIR/.kg-lock, which holds the pid); the kernel drops it when the
     process dies, so the lock of a killed build is taken over. WriteError when another build holds it."""
     while True:
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:  # never through a symbolic link planted there: its target would be overwritten
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise WriteError(f"{lock_path}: is a symbolic link, not the lock file of a build; "
+                                 "remove it and build again") from exc
             raise WriteError(f"{outdir}: cannot write in the output folder: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise WriteError(f"{lock_path}: is not a regular file, not the lock file of a build; "
+                             "remove it and build again")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
