@@ -728,3 +728,110 @@ def test_a_symbolic_link_planted_as_the_lock_is_not_followed(tmp_path: Path) -> 
         os.rename(node, out / LOCK)
         res = kg("build", "--statements", str(statements_file(tmp_path / "s.jsonl", 2)), "-o", str(out))
         assert res.exit_code == 2 and "is not a regular file" in res.stderr, res.stderr
+
+
+# --------------------------------------------------- 8, 9: one bad input never stops a corpus
+
+
+def deep_json(levels: int) -> str:
+    return '{"id": "deep", "text": "会談しました。", "x": ' + "[" * levels + "]" * levels + "}"
+
+
+def long_path_below(folder: Path, name: str, data: bytes) -> None:
+    """``folder``/d…/d…/…/``name`` longer than PATH_MAX (4096), made one level at a time."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        for _ in range(20):
+            os.mkdir("d" * 250, dir_fd=fd)
+            nfd = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        f = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(f, data)
+        os.close(f)
+    finally:
+        os.close(fd)
+
+
+def test_each_bad_input_is_skipped_and_listed_and_the_rest_is_built(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.txt").write_text(LAVROV, encoding="utf-8")
+    # deep JSON: a corpus line and a sidecar
+    (src / "c.jsonl").write_text(deep_json(5000) + "\n" + json.dumps({"id": "line2", "text": POMPEO},
+                                                                      ensure_ascii=False) + "\n", encoding="utf-8")
+    (src / "side.txt").write_text(ABE, encoding="utf-8")
+    (src / "side.meta.json").write_text('{"published": ' + "[" * 5000 + "]" * 5000 + "}", encoding="utf-8")
+    # a name that is not UTF-8, a path longer than PATH_MAX, a FIFO named like an article
+    (src / os.fsdecode(b"caf\xe9.txt")).write_text(LAVROV, encoding="utf-8")
+    long_path_below(src, "deep.txt", LAVROV.encode())
+    os.mkfifo(src / "fifo.txt")
+    # random bytes: no article, whatever a detector guesses
+    (src / "random.txt").write_bytes(os.urandom(4096).replace(b"\x00", b"\x01"))
+    # NULs inside multibyte characters: removed, the article built, with a warning
+    utf8 = (POMPEO + "\n" + ABE * 4).encode("utf-8")  # 3 NULs in 400 bytes: under the 1 % of a binary file
+    (src / "nul.txt").write_bytes(utf8[:1] + b"\x00" + utf8[1:4] + b"\x00\x00" + utf8[4:])
+    # a sidecar dated year 0000: the documented warning and an unknown date, the article built
+    (src / "zero.txt").write_text(LAVROV.replace("31日", "30日"), encoding="utf-8")
+    (src / "zero.meta.json").write_text('{"published": "0000-01-01"}', encoding="utf-8")
+    out = tmp_path / "out"
+    proc = kg_run("build", str(src), "-o", str(out), "-j", "1", "-q")
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    skipped = {s["source"]: s["reason"] for s in json.loads((out / "skipped.json").read_text("utf-8"))}
+    assert skipped[f"{src / 'c.jsonl'}:1"].endswith("nested more than 64 levels deep")
+    assert skipped[str(src / "side.txt")].endswith("nested more than 64 levels deep")
+    assert skipped[f"{src}/caf\\xe9.txt"] == f"{src}/caf\\xe9.txt: the file name is not valid UTF-8; rename it"
+    too_long = [s for s in skipped if s.startswith(str(src / ("d" * 250)))]
+    assert len(too_long) == 1 and "longer than the system allows" in skipped[too_long[0]]
+    assert skipped[str(src / "fifo.txt")] == f"{src / 'fifo.txt'}: a FIFO, not an article file"
+    assert skipped[str(src / "random.txt")].startswith(f"{src / 'random.txt'}: cannot decode the text")
+    assert len(skipped) == 6, skipped
+    assert f"{src / 'nul.txt'}: 3 NUL character(s) removed from the text" in proc.stderr
+    assert f"{src / 'zero.meta.json'}: 'published' 0000-01-01 is outside 1800-01-01 to 2199-12-31; " \
+           "taken as unknown" in proc.stderr
+    ids = {str(o) for o in Graph().parse(out / "graph.ttl").objects(None, DCTERMS.identifier)}
+    assert ids == {"good", "line2", "nul", "zero"}
+    nul_doc = [json.loads(line) for line in (out / "statements.jsonl").read_text("utf-8").splitlines()
+               if '"document"' in line and '"nul"' in line]
+    assert nul_doc and nul_doc[0]["published"] is None
+
+
+# ------------------------------------------------------------------------ 12: messages
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"date": "2018-02-30"}, "quote: 'date' is no date: \"2018-02-30\""),
+    ({"text": "\ud800"}, "not valid JSON: holds a lone surrogate (\\ud800-\\udfff), which is no character"),
+    ({"evidence": [{"doc_id": "d1", "start": 0, "end": 5, "sentence": "s", "rule": "r", "confidence": "high"}]},
+     "quote evidence: 'confidence' must be a finite number, got \"high\""),
+    ({"evidence": [{"doc_id": "d1", "start": 0, "end": 5, "sentence": "s", "rule": "r", "confidence": float("nan")}]},
+     "quote evidence: 'confidence' must be a finite number, got NaN"),
+    ({"kind": "position", "holder": None, "title": "外相", "post": "外相", "of": None, "text": None,
+      "speaker": None, "doc_id": None}, "position: 'holder' must be a string, got null"),
+    ({"text": "[" * 3000 + "]" * 3000}, "not valid JSON: nested more than 64 levels deep"),
+], ids=["impossible date", "lone surrogate", "confidence high", "confidence NaN", "null holder",
+        "deep nesting"])
+def test_a_bad_value_in_a_statements_file_is_one_line_naming_file_and_line(
+        tmp_path: Path, change: dict, message: str) -> None:
+    path = statements_file(tmp_path / "s.jsonl", 1)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    row = {**json.loads(lines[2]), **change}
+    row = {k: v for k, v in row.items() if v is not None or k in ("holder", "of")}
+    text = json.dumps(row)  # a lone surrogate as \ud800, as another program would write it
+    if str(change.get("text")).startswith("["):
+        text = text.replace(json.dumps(change["text"]), change["text"])
+    path.write_text("\n".join([*lines[:2], text]) + "\n", encoding="utf-8")
+    proc = kg_run("build", "--statements", str(path), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr == f"Error: {path}:3: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_deeply_nested_gold_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(LAVROV, encoding="utf-8")
+    gold = tmp_path / "a.gold.json"
+    gold.write_text('{"entities": ' + "[" * 5000 + "]" * 5000 + "}", encoding="utf-8")
+    res = kg("eval", str(tmp_path))
+    assert res.exit_code == 2
+    assert res.stderr == f"Error: {gold}: not valid UTF-8 JSON: nested more than 64 levels deep\n"

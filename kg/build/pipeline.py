@@ -28,6 +28,7 @@ import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 
+from kg import jsonio
 from kg.build.events import EventCluster
 from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles, text_fingerprint
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
@@ -54,6 +55,7 @@ from kg.records import (
     EntityRecord,
     doc_header,
     dumps_statement,
+    record_from_dict,
     statement_from_dict,
 )
 
@@ -210,8 +212,8 @@ def iter_statements(path: Path) -> Iterator[DocumentStatements]:
     any_doc = False
     for n, raw in jsonl_lines(path):
         try:
-            d = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            d = jsonio.loads(raw, surrogates=False)
+        except jsonio.JsonInputError as exc:
             raise IngestError(f"{path}:{n}: not valid JSON: {exc}") from exc
         if isinstance(d, dict) and d.get("kind") == "document":
             if cur is not None:
@@ -220,8 +222,8 @@ def iter_statements(path: Path) -> Iterator[DocumentStatements]:
             fields["urls"] = tuple(fields.get("urls") or ())
             fields["sources"] = tuple(fields.get("sources") or ())
             try:
-                cur = Article(text="", **fields)
-            except TypeError as exc:
+                cur = record_from_dict(Article, {"text": "", **fields}, "document")
+            except (TypeError, ValueError) as exc:
                 raise IngestError(f"{path}:{n}: bad document line: {exc}") from exc
             any_doc = True
             ents, stmts = [], []
