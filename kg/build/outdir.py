@@ -8,6 +8,7 @@ staging folder, and switched to the new outputs by one atomic rename.
     OUTDIR/.kg-generations/<id>/                       the outputs of this build and of the one before
     OUTDIR/.kg-build-XXXX/                             the staging folder of a build under way
                                                        (its temporary files in .tmp/)
+    OUTDIR/.kg-build-scratch-XXXX/                     scratch space of a local Dask cluster's workers
     OUTDIR/.kg-lock                                    the pid of the build writing OUTDIR (flock)
     OUTDIR/.kg-cache/                                  extracted statements per article
 
@@ -70,6 +71,7 @@ class BuildOutdir:
         self.created = False
         self._lock_fd: int | None = None
         self._staging: Path | None = None
+        self._scratch: list[Path] = []
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -110,6 +112,9 @@ class BuildOutdir:
             if self._staging is not None:
                 shutil.rmtree(self._staging, ignore_errors=True)
                 self._staging = None
+            for scratch in self._scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
+            self._scratch = []
             if self._lock_fd is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(self.path / LOCK)  # before the unlock: a waiting build then locks a new file
@@ -137,6 +142,14 @@ class BuildOutdir:
         tmp = self.staging / TMP
         tmp.mkdir(exist_ok=True)
         return tmp
+
+    def scratch(self) -> Path:
+        """A folder for what helpers of the build write while it runs (a LocalCluster's workers), apart
+        from the outputs: removed when the build ends, and by the next build when this one was killed."""
+        with signals_deferred():
+            path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX + "scratch-", dir=self.path))
+            self._scratch.append(path)
+        return path
 
     # -- the switch -----------------------------------------------------------------------------
 

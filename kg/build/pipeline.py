@@ -668,7 +668,8 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
         if scheduler:
             from kg.build.cluster import DaskRunner, connect
 
-            runner = DaskRunner(stack.enter_context(connect(scheduler)))
+            scratch = str(out.scratch()) if scheduler.startswith("local:") else None  # not in $TMPDIR
+            runner = DaskRunner(stack.enter_context(connect(scheduler, scratch)))
         return _build(inputs, out, runner, statements_file=statements_file, base=base, progress=progress,
                       keep_going=keep_going, validate=validate, use_cache=use_cache,
                       max_article_bytes=max_article_bytes)
