@@ -835,3 +835,28 @@ def test_a_deeply_nested_gold_file_is_one_line(tmp_path: Path) -> None:
     res = kg("eval", str(tmp_path))
     assert res.exit_code == 2
     assert res.stderr == f"Error: {gold}: not valid UTF-8 JSON: nested more than 64 levels deep\n"
+
+
+# ---------------------------------------------- 13: progress of one long article in a log
+
+
+@pytest.mark.slow
+def test_a_long_article_shows_progress_lines_when_stderr_is_not_a_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    text = "\n\n".join([LAVROV, POMPEO, ABE, LAVROV]) + "\n"
+    (tmp_path / "long.txt").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(chunks, "CHUNK_CHARS", 60)
+    monkeypatch.setattr(chunks, "LINE_EVERY", 0.0)  # a chunk takes a second here, minutes in a long article
+    capfd.readouterr()
+    result = build([tmp_path / "long.txt"], tmp_path / "out", jobs=1, progress=True)
+    assert result.documents == 1
+    err = capfd.readouterr().err
+    assert "\r" not in err
+    lines = [line.strip() for line in err.splitlines() if "chunk" in line]
+    assert lines == [f"{tmp_path / 'long.txt'}: {len(text):,} characters, chunk {i} of 4" for i in range(1, 5)]
+    # in a log, at most a line every LINE_EVERY seconds
+    monkeypatch.setattr(chunks, "LINE_EVERY", 3600.0)
+    monkeypatch.setattr(chunks, "_last_line", [float("-inf")])
+    chunks.report_progress_lines(Article(doc_id="x", text="x"), 1, 3)
+    chunks.report_progress_lines(Article(doc_id="x", text="x"), 2, 3)
+    assert capfd.readouterr().err.count("chunk") == 1

@@ -115,10 +115,10 @@ def extract_one(article: Article, show_progress: bool = False) -> DocumentStatem
     """The article task: parse and extract one article in this process (kg.build.chunks.extract_article,
     chunk by chunk when it is long); an article whose extraction fails is returned as skipped, with
     the reason."""
-    from kg.build.chunks import extract_article, report_progress
+    from kg.build.chunks import chunk_reporter, extract_article
 
     try:
-        return extract_article(article, report_progress if show_progress else None)
+        return extract_article(article, chunk_reporter() if show_progress else None)
     except KgError as exc:
         return SkippedInput(article.source_path or article.doc_id, str(exc))
 
@@ -127,12 +127,12 @@ def _extract_batch(batch: list[Article], show_progress: bool = False) -> list[Do
     """Parse and extract a batch of articles in this process (a long article chunk by chunk); an article
     whose extraction fails is returned as skipped, with the reason. One article is one article task
     (:func:`extract_one`); several go through the parser as one stream."""
-    from kg.build.chunks import extract_batch, report_progress
+    from kg.build.chunks import chunk_reporter, extract_batch
 
     if len(batch) == 1:
         return [extract_one(batch[0], show_progress)]
     return [SkippedInput(b.source_path or b.doc_id, str(r)) if isinstance(r, KgError) else r
-            for b, r in zip(batch, extract_batch(batch, report_progress if show_progress else None), strict=True)]
+            for b, r in zip(batch, extract_batch(batch, chunk_reporter() if show_progress else None), strict=True)]
 
 
 def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
@@ -726,8 +726,8 @@ def _extract_all(articles: list[Article], cache: StatementCache, progress: bool,
     failed: set[str] = set()
     try:
         by_source = {a.source_path or a.doc_id: a.doc_id for a in todo}
-        # a long article's chunks: on a terminal only (elsewhere the periodic lines say enough)
-        chunks_shown = progress and sys.stderr.isatty()
+        # a long article's chunks: in place on a terminal, a line every 10 s in a log (kg.build.chunks)
+        chunks_shown = progress
         for ds in runner.extract(todo, bar.update, chunk_progress=chunks_shown):
             if isinstance(ds, SkippedInput):
                 skipped.append(ds)
