@@ -860,3 +860,36 @@ def test_a_long_article_shows_progress_lines_when_stderr_is_not_a_terminal(
     chunks.report_progress_lines(Article(doc_id="x", text="x"), 1, 3)
     chunks.report_progress_lines(Article(doc_id="x", text="x"), 2, 3)
     assert capfd.readouterr().err.count("chunk") == 1
+
+
+def test_an_outdir_that_is_the_input_folder_is_refused_for_that_reason(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(LAVROV, encoding="utf-8")
+    for given in (src, src / "a.txt"):
+        res = kg("build", str(given), "-o", str(src))
+        assert res.exit_code == 2 and res.stdout == ""
+        where = "is the output folder" if given == src else f"is inside the output folder {src}"
+        assert res.stderr == (f"Error: {given}: {where}; kg build does not read its own output folder, so give "
+                              "the articles from another folder, or another -o OUTDIR\n")
+    assert sorted(p.name for p in src.iterdir()) == ["a.txt"]
+
+
+def test_a_deleted_store_link_is_put_back_and_a_damaged_store_names_the_folder_to_delete(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert kg("build", "--statements", str(statements_file(tmp_path / "s.jsonl", 2)), "-o", str(out),
+              "-q").exit_code == 0
+    before = kg("stats", str(out), "--format", "json").stdout
+    (out / "store").unlink()  # rm -rf OUTDIR/store: the link goes, the build's store stays
+    res = kg("stats", str(out), "--format", "json")
+    assert res.exit_code == 0 and res.stdout == before, res.stderr
+    assert (out / "store").is_symlink()
+    real = (out / "store").resolve()
+    for f in real.iterdir():  # rm -rf OUTDIR/store/*: the store is damaged
+        shutil.rmtree(f) if f.is_dir() else f.unlink()
+    res = kg("stats", str(out))
+    assert res.exit_code == 2
+    assert f"or delete {real} (where {out / 'store'} points) and kg makes it again" in res.stderr
+    shutil.rmtree(real)  # as the message says: the store is made again
+    res = kg("stats", str(out), "--format", "json")
+    assert res.exit_code == 0 and res.stdout == before, res.stderr

@@ -97,6 +97,18 @@ def iter_inputs(paths: list[Path], skipped: list[SkippedInput] | None = None) ->
             raise IngestError(f"{p}: not a regular file or a folder")
 
 
+def check_apart(inputs: list[Path], outdir: Path) -> None:
+    """IngestError when an input is OUTDIR or lies inside it: a build never reads what builds write
+    there, so that input would give nothing. (OUTDIR inside an input folder is fine: it is left out.)"""
+    out = Path(outdir).resolve()
+    for p in inputs:
+        real = Path(p).resolve()
+        if real == out or out in real.parents:
+            where = "is the output folder" if real == out else f"is inside the output folder {outdir}"
+            raise IngestError(f"{p}: {where}; kg build does not read its own output folder, so give the "
+                              "articles from another folder, or another -o OUTDIR")
+
+
 def shown(path: Path | str) -> str:
     """``path`` as text that can be printed and written to JSON: bytes of a name that are not UTF-8
     as ``\\xNN``."""

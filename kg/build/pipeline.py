@@ -30,7 +30,14 @@ from rdflib.namespace import RDF, RDFS, SH
 
 from kg import jsonio
 from kg.build.events import EventCluster
-from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles, text_fingerprint
+from kg.build.ingest import (
+    MAX_ARTICLE_BYTES,
+    SkippedInput,
+    check_apart,
+    jsonl_lines,
+    read_articles,
+    text_fingerprint,
+)
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.build.outdir import STAGING_PREFIX, BuildOutdir  # noqa: F401  (STAGING_PREFIX: tests, bench)
 from kg.build.procs import signals_deferred
@@ -663,6 +670,7 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     corpus step, the cache and OUTDIR stay here: the outputs are those of a local build.
     """
     Mapper(base)  # a bad base is bad input, before any work
+    check_apart(inputs, outdir)
     with BuildOutdir(outdir) as out, contextlib.ExitStack() as stack:  # checked and locked before any input is read
         runner: LocalRunner | Any = LocalRunner(max(1, jobs or os.cpu_count() or 1))
         if scheduler:
