@@ -45,6 +45,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except MemoryError:
+            _debug()
+            click.echo("Error: out of memory; give kg more memory, or less work at once (see README, "
+                       "\"Limits\")", err=True)
+            sys.exit(2)
         except OSError as exc:
             _debug()
             where = f"{exc.filename}: " if exc.filename else ""

@@ -893,3 +893,39 @@ def test_a_deleted_store_link_is_put_back_and_a_damaged_store_names_the_folder_t
     shutil.rmtree(real)  # as the message says: the store is made again
     res = kg("stats", str(out), "--format", "json")
     assert res.exit_code == 0 and res.stdout == before, res.stderr
+
+
+# ---------------------------------------------------------- 11: a file too large to validate
+
+
+def _address_space(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def test_validating_a_file_larger_than_memory_allows_is_refused_at_once(tmp_path: Path, sample_ttl: Path) -> None:
+    big = tmp_path / "big.ttl"
+    with big.open("w", encoding="utf-8") as fh:
+        line = '<https://w3id.org/dipkg/id/x/{0}> <http://www.w3.org/2000/01/rdf-schema#label> "名前{0}"@ja .\n'
+        fh.writelines(line.format(i) for i in range(300_000))  # 30 MB: about 0.9 GB to validate
+    # ulimit -v: what kg takes once started (its address space), and 600 MB more
+    probe = "import kg.cli, kg.build.validate, pyshacl; print(open('/proc/self/status').read())"
+    status = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT).stdout
+    vm = int(next(line for line in status.splitlines() if line.startswith("VmSize:")).split()[1]) * 1024
+    limit = vm + 600_000_000
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "validate", str(big)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, preexec_fn=_address_space(limit))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "" and len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"Error: {big}: {big.stat().st_size / 1e6:,.0f} MB; validating it takes about ")
+    assert "more than the " in proc.stderr
+    assert time.monotonic() - started < 60  # refused before it is parsed
+    # a file that fits is validated under the same limit
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "validate", str(sample_ttl)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300, preexec_fn=_address_space(limit))
+    assert proc.returncode == 0, proc.stderr
