@@ -929,3 +929,78 @@ def test_validating_a_file_larger_than_memory_allows_is_refused_at_once(tmp_path
     proc = subprocess.run([sys.executable, "-m", "kg.cli", "validate", str(sample_ttl)], capture_output=True,
                           text=True, cwd=ROOT, timeout=300, preexec_fn=_address_space(limit))
     assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------------- 10: the disk full during a build
+
+
+def many_documents(path: Path, docs: int, quotes: int = 20) -> Path:
+    """A statements file of ``docs`` documents (no parsing needed; a few MB of outputs for 300)."""
+    rows: list[dict] = []
+    for d in range(docs):
+        doc = f"d{d}"
+        s0 = "ラブロフ外相は「有意義だった」と述べました。"
+        rows += [{"kind": "document", "doc_id": doc, "published": "2018-06-01"},
+                 {"kind": "entity", "key": "person:ラブロフ", "type": "Person", "label": "ラブロフ",
+                  "evidence": [{"doc_id": doc, "start": 0, "end": len(s0), "sentence": s0, "rule": "entity.name"}]}]
+        for i in range(quotes):
+            s = f"ラブロフ外相は「有意義{d}だった{i}」と述べました。"
+            rows.append({"kind": "quote", "text": f"有意義{d}だった{i}", "speaker": "person:ラブロフ", "doc_id": doc,
+                         "evidence": [{"doc_id": doc, "start": i * 40, "end": i * 40 + len(s), "sentence": s,
+                                       "rule": "quote.say"}]})
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path | None]:
+    """A 3 MB file system of the test's own (tmpfs, as root), or None where none can be mounted."""
+    mnt = tmp_path / "small-disk"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        yield None
+        return
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+# a fault injected where no small file system can be mounted: the writer's 50th article fails as a full disk would
+_DISK_FULL = """
+import errno, os, sys
+import kg.build.merge as merge
+real = merge.SharedNodes.add
+calls = [0]
+def add(self, *a, **k):
+    calls[0] += 1
+    if calls[0] == 50:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return real(self, *a, **k)
+merge.SharedNodes.add = add
+from kg.cli import main
+sys.argv = ["kg", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_disk_full_during_a_build_is_one_error_line_and_never_hangs(tmp_path: Path,
+                                                                      small_disk: Path | None) -> None:
+    big = many_documents(tmp_path / "many.jsonl", 300)
+    out = (small_disk or tmp_path) / "out"
+    proc = kg_run("build", "--statements", str(statements_file(tmp_path / "s.jsonl", 2)), "-o", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    before = outputs(out)
+    for _ in range(8):  # the hang came 1 run in 20: the mapping workers were left to the interpreter's exit
+        started = time.monotonic()
+        if small_disk is not None:
+            proc = kg_run("build", "--statements", str(big), "-o", str(out), "-j", "2", "-q", timeout=120)
+        else:
+            proc = subprocess.run([sys.executable, "-c", _DISK_FULL, "build", "--statements", str(big), "-o",
+                                   str(out), "-j", "2", "-q"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.splitlines() == [proc.stderr.strip()], proc.stderr
+        assert "no space left on the device" in proc.stderr and f"{out} still holds the previous build" in proc.stderr
+        assert time.monotonic() - started < 60
+        assert outputs(out) == before and leftovers(out) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import gc
 import hashlib
@@ -554,6 +555,7 @@ class LocalRunner:
     def __init__(self, procs: int) -> None:
         self.procs = procs
         self._pool: Any = None
+        self._mapping: Any = None
 
     def prepare(self) -> None:
         """Fork the mapping workers now, before the corpus step reads the documents: a worker forked
@@ -562,13 +564,18 @@ class LocalRunner:
         if self.procs > 1 and self._pool is None:
             self._pool = _new_pool(self.procs)
 
-    def discard(self) -> None:
-        """Stop workers forked by :meth:`prepare` that no mapping took over (the build failed first)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
+    def discard(self, graceful: bool = False) -> None:
+        """Stop the mapping workers, whatever happened: those forked by :meth:`prepare` that no mapping
+        took over (the build failed first), and those of a mapping the build stopped consuming (a write
+        failed: a full disk), which nothing else would stop before the interpreter's exit waits for them.
+        ``graceful`` (a failure, not an interrupt): the tasks running finish first (kg.build.procs.stop_pool)."""
+        pools = [p for p in (self._pool, self._mapping) if p is not None]
+        self._pool = self._mapping = None
+        if pools:
             from kg.build.procs import stop_pool
 
-            stop_pool(pool)
+            for pool in pools:
+                stop_pool(pool, graceful=graceful)
 
     def extract(self, articles: list[Article], progress: Callable[[int], None] | None = None,
                 chunk_progress: bool = False) -> Iterator[DocumentStatements | SkippedInput]:
@@ -582,6 +589,9 @@ class LocalRunner:
                      ) -> Iterator[ArticleResult | None]:
         """``fn`` over ``tasks``, the results in the tasks' order."""
         pool, self._pool = self._pool, None
+        if pool is None and self.procs > 1:
+            pool = _new_pool(self.procs)
+        self._mapping = pool
         return _in_order(tasks, fn, self.procs, pool)  # type: ignore[arg-type]
 
 
@@ -671,6 +681,23 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     """
     Mapper(base)  # a bad base is bad input, before any work
     check_apart(inputs, outdir)
+    had_build = Path(outdir).is_dir() and any(Path(outdir).iterdir())
+    try:
+        return _build_in(inputs, outdir, statements_file=statements_file, base=base, progress=progress,
+                         keep_going=keep_going, validate=validate, jobs=jobs, use_cache=use_cache,
+                         max_article_bytes=max_article_bytes, scheduler=scheduler)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = exc.filename or outdir
+        kept = f"{outdir} still holds the previous build" if had_build else "nothing was written"
+        raise WriteError(f"{where}: no space left on the device (or over the disk quota) while writing the build; "
+                         f"{kept}: free some space and build again") from exc
+
+
+def _build_in(inputs: list[Path], outdir: Path, *, statements_file: Path | None, base: str, progress: bool,
+              keep_going: bool, validate: bool, jobs: int | None, use_cache: bool, max_article_bytes: int,
+              scheduler: str | None) -> BuildResult:
     with BuildOutdir(outdir) as out, contextlib.ExitStack() as stack:  # checked and locked before any input is read
         runner: LocalRunner | Any = LocalRunner(max(1, jobs or os.cpu_count() or 1))
         if scheduler:
@@ -711,9 +738,12 @@ def _build(inputs: list[Path], out: BuildOutdir, runner: Any, *, statements_file
         runner.prepare()
     try:
         result = _corpus_step(documents, out, cache, runner, base=base, validate=validate, progress=progress)
-    finally:
+    except BaseException as exc:
         if hasattr(runner, "discard"):
-            runner.discard()
+            runner.discard(graceful=not isinstance(exc, KeyboardInterrupt))
+        raise
+    if hasattr(runner, "discard"):
+        runner.discard()
     write_outputs(out, skipped)
     if cache is not None and use_cache:
         cache.prune(result.keys)
