@@ -202,7 +202,8 @@ def validate_command(file: Path, report: Path | None) -> None:
 
     Exit code 0 when it conforms, 1 when it does not, 2 when it cannot be read. Nothing the file
     names is fetched: a JSON-LD context given by IRI or path, and XML external entities, are
-    refused; XML entity expansion is bounded.
+    refused; XML entity expansion is bounded. A file that would need more memory than this process
+    may have (about 30 times its size) is refused at once. --report is never a device or FIFO.
 
     \b
     Example:
@@ -399,7 +400,7 @@ def stats_command(graph_path: str, fmt: str, top: int, include_cancelled: bool) 
 @click.option("--format", "fmt", type=click.Choice(["graphml", "gexf"]), required=True,
               help="GraphML or GEXF (both open in Gephi).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), required=True,
-              help="File to write (replaced atomically).")
+              help="File to write (replaced atomically; a device node or FIFO is refused).")
 @handle_errors
 def export_command(graph_path: str, fmt: str, output: str) -> None:
     """Export entities and events as a network file for Gephi.
@@ -424,7 +425,7 @@ def export_command(graph_path: str, fmt: str, output: str) -> None:
 @main.command("view")
 @click.argument("graph_path", metavar="OUTDIR", type=click.Path(path_type=str))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default="graph.html",
-              show_default=True, help="HTML file to write (replaced atomically).")
+              show_default=True, help="HTML file to write (replaced atomically; a device node or FIFO is refused).")
 @click.option("--title", default=None, help="Page title (default: kg: OUTDIR).")
 @handle_errors
 def view_command(graph_path: str, output: str, title: str | None) -> None:
