@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from functools import wraps
@@ -23,6 +22,7 @@ import click
 
 from kg import __version__
 from kg.errors import KgError
+from kg.outputs import check_output_file
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,6 +45,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except MemoryError:
+            _debug()
+            click.echo("Error: out of memory; give kg more memory, or less work at once (see README, "
+                       "\"Limits\")", err=True)
+            sys.exit(2)
         except OSError as exc:
             _debug()
             where = f"{exc.filename}: " if exc.filename else ""
@@ -62,24 +67,6 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _debug() -> None:
     if os.environ.get("KG_DEBUG"):
         traceback.print_exc()
-
-
-def check_output_file(path: Path) -> None:
-    """Refuse an output file that cannot be written, before any work is done (WriteError, exit 2)."""
-    from kg.errors import WriteError
-
-    path = Path(path)
-    if path.is_dir():
-        raise WriteError(f"{path}: is a folder; give a file name")
-    parent = path.parent
-    if not parent.is_dir():
-        raise WriteError(f"{path}: the folder {parent} does not exist; create it first")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as exc:
-        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    os.close(fd)
-    os.unlink(probe)
 
 
 def parse_size(value: str) -> int:
@@ -215,7 +202,8 @@ def validate_command(file: Path, report: Path | None) -> None:
 
     Exit code 0 when it conforms, 1 when it does not, 2 when it cannot be read. Nothing the file
     names is fetched: a JSON-LD context given by IRI or path, and XML external entities, are
-    refused; XML entity expansion is bounded.
+    refused; XML entity expansion is bounded. A file that would need more memory than this process
+    may have (about 30 times its size) is refused at once. --report is never a device or FIFO.
 
     \b
     Example:
@@ -447,7 +435,7 @@ def stats_command(graph_path: str, fmt: str, top: int, include_cancelled: bool) 
               help="graphml or gexf: the network, for Gephi. plover: one PLOVER JSON record per event "
                    "(JSON Lines). cameo: one tab-separated row per event, ICEWS columns and CAMEO codes.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), required=True,
-              help="File to write (replaced atomically).")
+              help="File to write (replaced atomically; a device node or FIFO is refused).")
 @click.option("--include-cancelled", is_flag=True,
               help="plover, cameo: also write the meetings and visits whose status is cancelled.")
 @handle_errors
@@ -491,7 +479,7 @@ def export_command(graph_path: str, fmt: str, output: str, include_cancelled: bo
 @main.command("view")
 @click.argument("graph_path", metavar="OUTDIR", type=click.Path(path_type=str))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), default="graph.html",
-              show_default=True, help="HTML file to write (replaced atomically).")
+              show_default=True, help="HTML file to write (replaced atomically; a device node or FIFO is refused).")
 @click.option("--title", default=None, help="Page title (default: kg: OUTDIR).")
 @handle_errors
 def view_command(graph_path: str, output: str, title: str | None) -> None:

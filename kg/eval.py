@@ -24,6 +24,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 from rdflib.term import Node
 
+from kg import jsonio
 from kg.errors import EvalError, KgError
 from kg.namespaces import DIP, OA
 
@@ -306,10 +307,10 @@ def load_gold(path: Path) -> Gold:
     try:
         if path.stat().st_size > MAX_GOLD_BYTES:
             raise EvalError(f"{path}: larger than {MAX_GOLD_BYTES // 1024 // 1024} MiB; a gold file annotates one article")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsonio.loads(path.read_bytes())
     except OSError as exc:
         raise EvalError(f"{path}: cannot read: {exc.strerror}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except jsonio.JsonInputError as exc:
         raise EvalError(f"{path}: not valid UTF-8 JSON: {exc}") from exc
     gold = parse_gold(data, path)
     if not gold.text_path.is_file():

@@ -9,9 +9,7 @@ used. A graph with blank nodes (a SHACL report) is written by rdflib, which nest
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +22,8 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Node
 
-from kg.errors import WriteError
+from kg import outputs
 from kg.namespaces import bind_prefixes
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
 
 #: RDF file extensions kg reads, and their rdflib format names.
 RDF_FORMATS: dict[str, str] = {
@@ -237,27 +231,9 @@ def union_graph(dataset: Dataset) -> Graph:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and an atomic rename."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:  # also an interrupt: never leave the temp file behind
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-        raise
+    """Write ``data`` to ``path`` through a temp file in the same folder and an atomic rename
+    (kg.outputs: a device node, FIFO or socket there is refused)."""
+    outputs.atomic_write_bytes(path, data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

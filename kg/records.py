@@ -10,7 +10,14 @@ statements made by another extractor go through the same mapping, shapes and wri
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
+import functools
 import json
+import math
+import re
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -163,14 +170,104 @@ def statement_from_dict(d: dict[str, Any]) -> Statement:
             continue
         v = d[f.name]
         if f.name == "evidence":
-            v = tuple(Evidence(**e) for e in (v or ()))
+            if not isinstance(v, list | None) or not all(isinstance(e, dict) for e in v or ()):
+                raise ValueError(f"{kind}: 'evidence' must be a list of objects")
+            try:
+                v = tuple(record_from_dict(Evidence, e, f"{kind} evidence") for e in (v or ()))
+            except TypeError as exc:
+                raise ValueError(f"bad {kind} evidence: {exc}") from exc
         elif isinstance(v, list):
             v = tuple(v)
         kwargs[f.name] = v
     try:
-        return cls(**kwargs)
+        return record_from_dict(cls, kwargs, kind)
     except TypeError as exc:
         raise ValueError(f"bad {kind} statement: {exc}") from exc
+
+
+_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
+#: Fields holding an ISO date, a year-month or a year.
+_DATE_FIELDS = frozenset({"start", "end", "date", "published"})
+
+
+def record_from_dict(cls: type, d: dict[str, Any], what: str) -> Any:
+    """``cls(**d)`` after checking each value against the field's type (str, int, float, None, tuples of
+    them) and dates that exist; ValueError naming the field otherwise. Lists are taken as tuples. (What
+    the shapes check, a confidence between 0 and 1 for one, is left to them.)"""
+    hints = _hints(cls)
+    unknown = set(d) - set(hints)
+    if unknown:
+        raise ValueError(f"unknown field(s) for {what}: {', '.join(sorted(unknown))}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    for name, v in values.items():
+        hint = hints[name]
+        if not _fits(v, hint):
+            raise ValueError(f"{what}: {name!r} must be {_describe(hint)}, got {_show(v)}")
+        if name in _DATE_FIELDS and isinstance(v, str) and cls is not Evidence:
+            _check_date(v, what, name)
+    return cls(**values)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The types of the dataclass fields of ``cls`` (ClassVars left out)."""
+    types_ = typing.get_type_hints(cls)
+    return {f.name: types_[f.name] for f in dataclasses.fields(cls)}
+
+
+def _fits(v: Any, hint: Any) -> bool:
+    return _checker(hint)(v)
+
+
+@functools.cache
+def _checker(hint: Any) -> Callable[[Any], bool]:
+    """A test of whether a value is of type ``hint`` (made once per type: the cache's statements are read
+    through it too)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_checker(h) for h in typing.get_args(hint)]
+        return lambda v: any(p(v) for p in parts)
+    if hint is type(None):
+        return lambda v: v is None
+    if origin is tuple:
+        item = _checker(typing.get_args(hint)[0])
+        return lambda v: isinstance(v, tuple) and all(item(x) for x in v)
+    if hint is str:
+        return lambda v: isinstance(v, str) and (v.isascii() or not _SURROGATE.search(v))
+    if hint is int:
+        return lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if hint is float:
+        return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return lambda v: isinstance(v, hint)
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    return {str: "a string", int: "an integer", float: "a finite number", type(None): "null"}.get(
+        hint, getattr(hint, "__name__", str(hint)))
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, str) and _SURROGATE.search(v):
+        return "a string with a lone surrogate (\\ud800-\\udfff), which is no character"
+    text = json.dumps(v, ensure_ascii=True)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_date(v: str, what: str, name: str) -> None:
+    if not _DATE.fullmatch(v):
+        raise ValueError(f"{what}: {name!r} must be an ISO date, year-month or year, got {_show(v)}")
+    try:
+        _dt.date.fromisoformat(v if len(v) == 10 else f"{v}-01-01"[:10] if len(v) == 4 else f"{v}-01")
+    except ValueError:
+        raise ValueError(f"{what}: {name!r} is no date: {_show(v)}") from None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def dumps_statement(s: Statement) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -265,3 +266,106 @@ def test_ctrl_c_with_local_n_is_one_line_and_leaves_no_worker(tmp_path: Path) ->
     time.sleep(2)
     assert not [w for w in workers if Path(f"/proc/{w}").exists()]
     assert not (out / "graph.ttl").exists()
+
+
+def _listening(pids: set[int]) -> set[str]:
+    """The addresses the processes ``pids`` listen on (TCP), as ip:port."""
+    import psutil
+
+    return {f"{c.laddr.ip}:{c.laddr.port}" for c in psutil.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.pid in pids}
+
+
+def _tree(pid: int) -> set[int]:
+    import psutil
+
+    try:
+        return {pid} | {p.pid for p in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return set()
+
+
+def test_local_n_listens_on_loopback_only_and_keeps_its_scratch_space_out_of_tmpdir(
+        corpus: Path, reference: dict[str, bytes], tmp_path: Path) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmpdir)}
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(corpus), "-o", str(out), "--scheduler",
+                             "local:1", "-q"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    seen: set[str] = set()
+    while proc.poll() is None:  # scheduler, nanny, worker, their HTTP endpoints: every socket they listen on
+        seen |= _listening(_tree(proc.pid))
+        time.sleep(0.2)
+    _, err = proc.communicate()
+    assert proc.returncode == 0 and err == "", err
+    assert files(out) == reference
+    assert len(seen) >= 3, seen
+    assert {a.rsplit(":", 1)[0] for a in seen} == {"127.0.0.1"}, seen
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+    assert not list(out.glob(".kg-build-*"))
+    # kill -9 while the workers run: their scratch space is in OUTDIR, and the next build removes it
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "build", str(corpus), "-o", str(out), "--scheduler",
+                             "local:1", "-q", "--no-cache"], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and not any(
+            any(s.iterdir()) for s in out.glob(".kg-build-scratch-*")):
+        time.sleep(0.1)
+    tree = _tree(proc.pid)
+    assert proc.poll() is None, "the build ended before it could be killed"
+    proc.kill()
+    proc.communicate()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in tree - {proc.pid}):
+        time.sleep(0.2)
+    for p in tree - {proc.pid}:  # the nanny and worker end with the build (checked by the other test)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+    assert list(out.glob(".kg-build-scratch-*"))
+    statements = tmp_path / "s.jsonl"
+    statements.write_bytes((out / "statements.jsonl").read_bytes())
+    proc = kg("build", "--statements", str(statements), "-o", str(out), "-q")
+    assert proc.communicate(timeout=300)[1] == "" and proc.returncode == 0
+    assert not list(out.glob(".kg-build-*"))
+
+
+def test_a_server_that_is_not_a_dask_scheduler_is_one_error_line(tmp_path: Path, corpus: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import socketserver
+
+    import kg.build.cluster as cluster_mod
+
+    class Chatty(socketserver.BaseRequestHandler):
+        def handle(self) -> None:  # an SSH server's greeting, then what an HTTP server answers
+            with contextlib.suppress(OSError):
+                self.request.sendall(b"SSH-2.0-OpenSSH_9.2\r\nHTTP/1.1 400 Bad Request\r\n\r\n" * 4)
+                time.sleep(5)
+
+    class Silent(socketserver.BaseRequestHandler):
+        def handle(self) -> None:  # reads and says nothing, as an HTTP server waiting for a request line
+            with contextlib.suppress(OSError):
+                self.request.settimeout(10)
+                self.request.recv(65536)
+                time.sleep(10)
+
+    monkeypatch.setattr(cluster_mod, "CONNECT_TIMEOUT", 3)
+    for handler, message in ((Chatty, "does not speak Dask's protocol"), (Silent, "no Dask scheduler answered")):
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            port = server.server_address[1]
+            started = time.monotonic()
+            with pytest.raises(cluster_mod.ClusterError, match=message) as info:
+                build([corpus], tmp_path / "out", scheduler=f"tcp://127.0.0.1:{port}")
+            assert time.monotonic() - started < 20
+            assert str(info.value).startswith(f"--scheduler tcp://127.0.0.1:{port}: ")
+            assert "EiB" not in str(info.value)
+        finally:
+            server.shutdown()
+            server.server_close()
+        assert not (tmp_path / "out").exists()

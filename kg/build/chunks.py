@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from collections.abc import Callable, Iterator
 from itertools import groupby
 
@@ -180,3 +181,24 @@ def report_progress(article: Article, done: int, total: int) -> None:
     end = "\n" if done == total or not sys.stderr.isatty() else "\r"
     print(f"  {name}: {len(article.text):,} characters, chunk {done} of {total}", end=end, file=sys.stderr,
           flush=True)
+
+
+#: Seconds between two lines of :func:`report_progress_lines` (stderr not a terminal: CI logs).
+LINE_EVERY = 10.0
+_last_line = [float("-inf")]
+
+
+def report_progress_lines(article: Article, done: int, total: int) -> None:
+    """:func:`report_progress` for a log rather than a terminal: a line at most every LINE_EVERY seconds
+    (per process), so that an article that takes minutes shows it is being worked on, and a corpus of
+    two-chunk articles does not fill the log."""
+    now = time.monotonic()
+    if now - _last_line[0] >= LINE_EVERY:
+        _last_line[0] = now
+        report_progress(article, done, total)
+
+
+def chunk_reporter() -> Progress:
+    """How this process reports the chunks of long articles: rewritten in place on a terminal, else a
+    line now and then."""
+    return report_progress if sys.stderr.isatty() else report_progress_lines

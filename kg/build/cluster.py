@@ -38,6 +38,24 @@ IN_FLIGHT_PER_THREAD = 4
 CONNECT_TIMEOUT = 30
 #: Seconds to wait for a first worker (a batch system may take a while to start them).
 WORKERS_TIMEOUT = 600
+#: The one address a cluster kg starts listens on: its scheduler, its workers, their nannies and the
+#: scheduler's HTTP endpoint bind the loopback interface, on ports the system picks, and no dashboard
+#: runs. (A Dask scheduler or worker runs what it is sent: reachable from the network, it would run
+#: anybody's code. A real cluster is secured by Dask's TLS or reached through an SSH tunnel: README.)
+LOCAL_HOST = "127.0.0.1"
+
+
+def local_cluster_options(n_workers: int, scratch: str | None = None) -> dict[str, Any]:
+    """The options of the LocalCluster of ``local:N``: everything on :data:`LOCAL_HOST`, no dashboard,
+    the workers' scratch space in ``scratch`` (a folder the build removes) rather than in $TMPDIR."""
+    options: dict[str, Any] = {
+        "n_workers": n_workers, "threads_per_worker": 1, "processes": True, "host": LOCAL_HOST,
+        "dashboard_address": f"{LOCAL_HOST}:0", "scheduler_kwargs": {"dashboard": False},
+        "worker_dashboard_address": None, "silence_logs": logging.CRITICAL,  # a failed task is reported once
+    }
+    if scratch is not None:
+        options["local_directory"] = scratch
+    return options
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -86,9 +104,10 @@ def _fingerprint() -> str:
 
 
 @contextlib.contextmanager
-def connect(address: str) -> Iterator[Any]:
+def connect(address: str, scratch: str | None = None) -> Iterator[Any]:
     """A Dask client of the scheduler at ``address``, or of a LocalCluster of N processes for
-    ``local:N``; the workers have the model loaded and run the same extractor as this process."""
+    ``local:N`` (their scratch space in ``scratch``); the workers have the model loaded and run the same
+    extractor as this process."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - a dependency of the package
@@ -100,13 +119,16 @@ def connect(address: str) -> Iterator[Any]:
                 raise ClusterError(f"--scheduler {address}: local:N needs a number of workers N of 1 or more")
             from kg.build.procs import signals_deferred
 
+            if scratch is not None:  # what Dask's scheduler and nannies write too goes there, not in $TMPDIR
+                import dask
+
+                stack.enter_context(dask.config.set({"temporary-directory": scratch}))
             with signals_deferred():  # a Ctrl-C while the workers start waits until they can be stopped
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=int(n), threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=":0", silence_logs=logging.CRITICAL))  # a failed task is reported once
+                cluster = stack.enter_context(LocalCluster(**local_cluster_options(int(n), scratch)))
             client = stack.enter_context(Client(cluster))
             client.register_plugin(_quiet_plugin())
         else:
+            _probe(address)
             try:
                 client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT))
             except (OSError, TimeoutError, ValueError) as exc:
@@ -128,6 +150,34 @@ def connect(address: str) -> Iterator[Any]:
             raise ClusterError(f"--scheduler {address}: worker(s) {', '.join(other)} run another version of kg's "
                                "extractor (code or data); install the same kg on every worker")
         yield client
+
+
+def _probe(address: str) -> None:
+    """ClusterError unless a Dask server answers at ``address`` within CONNECT_TIMEOUT: Dask's client
+    waits without end for a server that accepts the connection and says nothing (an HTTP server), and
+    takes the first bytes of one that says something else for the length of a message (3 EiB)."""
+    import asyncio
+
+    import dask
+    from distributed.comm import connect as comm_connect
+    from distributed.security import Security
+
+    async def hello() -> None:
+        comm = await comm_connect(address, timeout=CONNECT_TIMEOUT,
+                                  **Security().get_connection_args("client"))
+        await comm.close()
+
+    with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
+        try:
+            asyncio.run(asyncio.wait_for(hello(), CONNECT_TIMEOUT))
+        except TimeoutError as exc:
+            raise ClusterError(f"--scheduler {address}: no Dask scheduler answered in {CONNECT_TIMEOUT} s "
+                               "(is it a Dask scheduler's address?)") from exc
+        except OSError as exc:
+            raise ClusterError(f"--scheduler {address}: cannot reach the Dask scheduler: {exc}") from exc
+        except (Exception, MemoryError) as exc:  # what it sent, read as a Dask message, made no sense
+            raise ClusterError(f"--scheduler {address}: the server there does not speak Dask's protocol; "
+                               "give the address of a Dask scheduler") from exc
 
 
 class DaskRunner:

@@ -21,17 +21,19 @@ from __future__ import annotations
 import datetime as _dt
 import errno
 import hashlib
-import json
 import os
 import re
+import stat
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from kg import jsonio
 from kg.errors import IngestError
+from kg.outputs import special_kind
 from kg.records import Article
 
 URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
@@ -61,30 +63,103 @@ class SkippedInput:
 def iter_inputs(paths: list[Path], skipped: list[SkippedInput] | None = None) -> Iterator[Path]:
     """Expand directories into their article and corpus files, sorted for deterministic output.
 
-    Hidden files and folders (.git, a build's .kg-cache) are not read. A broken or looping symbolic
-    link to an article is recorded in ``skipped`` (or raises IngestError without it); a path given
-    on the command line must exist and be a file or a folder.
+    Hidden files and folders (.git, a build's .kg-cache) are not read. What cannot be an article is
+    recorded in ``skipped`` (or raises IngestError without it): a broken or looping symbolic link, a
+    FIFO, device or socket under an article's name, a name that is not UTF-8, a folder that cannot be
+    listed or a path longer than the system allows. A path given on the command line must exist and
+    be a file or a folder.
     """
+
+    def skip(exc: IngestError) -> None:
+        if skipped is None:
+            raise exc
+        skipped.append(SkippedInput(exc.source, str(exc)))  # type: ignore[attr-defined]
+
     for p in paths:
         if not p.exists():
             raise IngestError(_missing(p))
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
+            for f in _walk(p, skip):
                 if f.suffix.lower() not in TEXT_SUFFIXES | CORPUS_SUFFIXES:
                     continue
-                if any(part.startswith(".") for part in f.relative_to(p).parts):
-                    continue
-                if f.is_file():
+                why = _not_an_article(f)
+                if why is None:
                     yield f
-                elif f.is_symlink():
-                    exc = IngestError(_missing(f))
-                    if skipped is None:
-                        raise exc
-                    skipped.append(SkippedInput(str(f), str(exc)))
+                else:
+                    skip(_input_error(f, why))
         elif p.is_file():
-            yield p
+            why = _not_an_article(p)
+            if why is None:
+                yield p
+            else:
+                skip(_input_error(p, why))
         else:
             raise IngestError(f"{p}: not a regular file or a folder")
+
+
+def check_apart(inputs: list[Path], outdir: Path) -> None:
+    """IngestError when an input is OUTDIR or lies inside it: a build never reads what builds write
+    there, so that input would give nothing. (OUTDIR inside an input folder is fine: it is left out.)"""
+    out = Path(outdir).resolve()
+    for p in inputs:
+        real = Path(p).resolve()
+        if real == out or out in real.parents:
+            where = "is the output folder" if real == out else f"is inside the output folder {outdir}"
+            raise IngestError(f"{p}: {where}; kg build does not read its own output folder, so give the "
+                              "articles from another folder, or another -o OUTDIR")
+
+
+def shown(path: Path | str) -> str:
+    """``path`` as text that can be printed and written to JSON: bytes of a name that are not UTF-8
+    as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _input_error(path: Path | str, why: str) -> IngestError:
+    exc = IngestError(f"{shown(path)}: {why}")
+    exc.source = shown(path)  # type: ignore[attr-defined]
+    return exc
+
+
+def _walk(top: Path, skip: Callable[[IngestError], None]) -> list[Path]:
+    """The files below ``top`` (not in hidden folders, links to folders not followed), sorted; a folder
+    that cannot be listed (a path too long, no permission) goes to ``skip``."""
+    found: list[Path] = []
+
+    def failed(exc: OSError) -> None:
+        name = exc.filename if exc.filename is not None else top
+        if exc.errno == errno.ENAMETOOLONG:
+            why = f"the path is longer than the system allows ({len(os.fsencode(name)):,} bytes); nothing below it is read"
+        else:
+            why = f"cannot list the folder: {exc.strerror or exc}"
+        skip(_input_error(name, why))
+
+    for folder, dirs, files in os.walk(top, onerror=failed):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder, f) for f in files if not f.startswith("."))
+        found.extend(Path(folder, d) for d in dirs if os.path.islink(os.path.join(folder, d)))
+    return sorted(found)
+
+
+def _not_an_article(f: Path) -> str | None:
+    """Why ``f`` (found in a folder, named like an article) cannot be read, or None when it can."""
+    try:
+        os.fsencode(f).decode("utf-8")
+    except UnicodeDecodeError:
+        return "the file name is not valid UTF-8; rename it"
+    try:
+        st = os.stat(f)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return f"the path is longer than the system allows ({len(os.fsencode(f)):,} bytes)"
+        if f.is_symlink():
+            return _missing(f).split(": ", 1)[1]
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return "a folder named like an article, reached through a symbolic link; not followed"
+    return f"{special_kind(f) or 'not a regular file'}, not an article file"
 
 
 def _missing(p: Path) -> str:
@@ -100,11 +175,15 @@ def _missing(p: Path) -> str:
 
 
 def decode_bytes(data: bytes, source: str) -> str:
-    """Decode article bytes; raise IngestError for binary or undecodable content."""
+    """Decode article bytes; raise IngestError for binary or undecodable content. A few NUL bytes are
+    removed before decoding (outside UTF-16), so one inside a multibyte character does not spoil it."""
     if not data.strip():
         raise IngestError(f"{source}: the file is empty")
-    if data.count(b"\x00") > BINARY_NUL_SHARE * len(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if data.count(b"\x00") > BINARY_NUL_SHARE * len(data) and not utf16:
         raise IngestError(f"{source}: looks like a binary file (NUL bytes), not an article")
+    if not utf16:  # a NUL is no part of a character in these encodings, even inside a multibyte one
+        data = data.replace(b"\x00", b"")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -120,14 +199,14 @@ def decode_bytes(data: bytes, source: str) -> str:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-        if _looks_textual(text):
-            candidates.append((_japanese_score(text), -len(candidates), text))
+        if _looks_textual(text) and (score := _japanese_score(text)) > 0:  # else noise read as half-width kana
+            candidates.append((score, -len(candidates), text))
     if candidates:
         return max(candidates)[2]
     best = from_bytes(data).best()
     if best is not None:
         text = str(best)
-        if _looks_textual(text):
+        if _looks_textual(text) and _looks_like_language(text):
             return text
     raise IngestError(
         f"{source}: cannot decode the text (tried UTF-8, Shift_JIS, EUC-JP and detection); "
@@ -140,6 +219,35 @@ def _japanese_score(text: str) -> float:
     good = sum(1 for ch in text if "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" or ch in "、。「」")
     bad = sum(1 for ch in text if "\uff61" <= ch <= "\uff9f")
     return (good - 2 * bad) / max(1, len(text))
+
+
+#: Scripts written without spaces between words.
+_UNSPACED = frozenset(["CJK", "HIRAGANA", "KATAKANA", "HALFWIDTH", "HANGUL", "THAI", "LAO", "KHMER", "MYANMAR", "TIBETAN"])
+
+
+def _looks_like_language(text: str) -> bool:
+    """Whether a detected decoding reads as writing rather than noise: its letters in at most three
+    scripts (random bytes decoded as UTF-16 mix a dozen), few symbols, and, in scripts that separate
+    words, spaces between them (random bytes decoded as a Cyrillic or Latin code page have almost none).
+    Fewer than 32 letters are too few to tell."""
+    scripts: dict[str, int] = {}
+    symbols = spaces = 0
+    for ch in text:
+        if ch.isalpha():
+            script = unicodedata.name(ch, "? ?").split(" ", 1)[0]
+            scripts[script] = scripts.get(script, 0) + 1
+        elif ch.isspace():
+            spaces += 1
+        elif unicodedata.category(ch) in ("So", "Sk", "Sm", "Co", "Cn", "Cs"):
+            symbols += 1
+    letters = sum(scripts.values())
+    if letters < 32 or letters < 0.5 * (len(text) - spaces):  # too short to tell, or mostly not letters
+        return False
+    top = sorted(scripts.values(), reverse=True)
+    if sum(top[:3]) < 0.95 * letters or symbols > 0.05 * len(text):
+        return False
+    unspaced = sum(n for sc, n in scripts.items() if sc in _UNSPACED)
+    return unspaced >= 0.5 * letters or spaces >= 0.05 * len(text)
 
 
 def _looks_textual(text: str) -> bool:
@@ -175,6 +283,9 @@ def split_url_lines(text: str) -> tuple[str, tuple[str, ...]]:
     return "".join(out), tuple(urls)
 
 
+_YEAR_OUT_OF_REACH = re.compile(r"[+-]?(?:0000|\d{5,})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])")
+
+
 def normalize_date(value: object, source: str, warnings: list[str] | None = None) -> str | None:
     """An ISO date string (YYYY-MM-DD) from a sidecar/corpus field, or None.
 
@@ -186,14 +297,21 @@ def normalize_date(value: object, source: str, warnings: list[str] | None = None
     if not isinstance(value, str):
         raise IngestError(f"{source}: 'published' must be a string like 2018-06-01, got {value!r}")
     s = value.strip()
+    low, high = PUBLISHED_RANGE
     try:
         day = _dt.date.fromisoformat(s[:10])
     except ValueError:
         try:
             day = _dt.datetime.fromisoformat(s.replace("Z", "+00:00")).date()
         except (ValueError, OverflowError):
-            raise IngestError(f"{source}: 'published' is not an ISO date: {value!r}") from None
-    low, high = PUBLISHED_RANGE
+            y = _YEAR_OUT_OF_REACH.match(s)
+            if y is None:
+                raise IngestError(f"{source}: 'published' is not an ISO date: {value!r}") from None
+            # an ISO date whose year Python has no date for (0000, 10000): as out of range as 9999-12-31
+            if warnings is not None:
+                warnings.append(f"{source}: 'published' {s[:y.end()]} is outside {low.isoformat()} to "
+                                f"{high.isoformat()}; taken as unknown (relative dates stay unresolved)")
+            return None
     if not low <= day <= high:
         if warnings is not None:
             warnings.append(f"{source}: 'published' {day.isoformat()} is outside {low.isoformat()} to "
@@ -221,8 +339,8 @@ def read_sidecar(path: Path) -> dict:
     if len(raw) > MAX_SIDECAR_BYTES:
         raise IngestError(f"{meta_path}: larger than {MAX_SIDECAR_BYTES:,} bytes; a sidecar holds a few fields")
     try:
-        meta = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = jsonio.loads(raw)
+    except jsonio.JsonInputError as exc:
         raise IngestError(f"{meta_path}: not valid UTF-8 JSON: {exc}") from exc
     if not isinstance(meta, dict):
         raise IngestError(f"{meta_path}: must be a JSON object with 'published' and 'url'")
@@ -310,7 +428,10 @@ def read_text_file(path: Path, max_bytes: int = MAX_ARTICLE_BYTES, warnings: lis
         raise IngestError(f"{path}: cannot read: {exc.strerror}") from exc
     if len(data) > max_bytes:
         raise too_large(str(path), len(data), max_bytes, more=True)
-    raw = decode_bytes(data, str(path))
+    raw = decode_bytes(data, str(path))  # without NUL bytes
+    nuls = 0 if data.startswith((b"\xff\xfe", b"\xfe\xff")) else data.count(b"\x00")
+    if nuls and warnings is not None:
+        warnings.append(f"{path}: {nuls} NUL character(s) removed from the text")
     meta = read_sidecar(path)
     where = str(path.with_name(path.stem + ".meta.json")) if meta else str(path)
     if not split_url_lines(raw.replace("\x00", ""))[0].strip():
@@ -371,8 +492,8 @@ def read_jsonl(path: Path, skipped: list[SkippedInput] | None = None, max_bytes:
             if isinstance(raw, int):
                 raise too_large(where, raw, max_bytes, what="the line")
             try:
-                obj = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                obj = jsonio.loads(raw)
+            except jsonio.JsonInputError as exc:
                 raise IngestError(f"{where}: not a valid UTF-8 JSON line: {exc}") from exc
             if not isinstance(obj, dict):
                 raise IngestError(f"{where}: each line must be a JSON object")

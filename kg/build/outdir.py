@@ -8,6 +8,7 @@ staging folder, and switched to the new outputs by one atomic rename.
     OUTDIR/.kg-generations/<id>/                       the outputs of this build and of the one before
     OUTDIR/.kg-build-XXXX/                             the staging folder of a build under way
                                                        (its temporary files in .tmp/)
+    OUTDIR/.kg-build-scratch-XXXX/                     scratch space of a local Dask cluster's workers
     OUTDIR/.kg-lock                                    the pid of the build writing OUTDIR (flock)
     OUTDIR/.kg-cache/                                  extracted statements per article
 
@@ -26,6 +27,7 @@ import fcntl
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable
@@ -69,6 +71,7 @@ class BuildOutdir:
         self.created = False
         self._lock_fd: int | None = None
         self._staging: Path | None = None
+        self._scratch: list[Path] = []
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -109,6 +112,9 @@ class BuildOutdir:
             if self._staging is not None:
                 shutil.rmtree(self._staging, ignore_errors=True)
                 self._staging = None
+            for scratch in self._scratch:
+                shutil.rmtree(scratch, ignore_errors=True)
+            self._scratch = []
             if self._lock_fd is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(self.path / LOCK)  # before the unlock: a waiting build then locks a new file
@@ -136,6 +142,14 @@ class BuildOutdir:
         tmp = self.staging / TMP
         tmp.mkdir(exist_ok=True)
         return tmp
+
+    def scratch(self) -> Path:
+        """A folder for what helpers of the build write while it runs (a LocalCluster's workers), apart
+        from the outputs: removed when the build ends, and by the next build when this one was killed."""
+        with signals_deferred():
+            path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX + "scratch-", dir=self.path))
+            self._scratch.append(path)
+        return path
 
     # -- the switch -----------------------------------------------------------------------------
 
@@ -285,10 +299,17 @@ def _lock(lock_path: Path, outdir: Path) -> int:
     """Take OUTDIR's lock (an flock on OUTDIR/.kg-lock, which holds the pid); the kernel drops it when the
     process dies, so the lock of a killed build is taken over. WriteError when another build holds it."""
     while True:
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:  # never through a symbolic link planted there: its target would be overwritten
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise WriteError(f"{lock_path}: is a symbolic link, not the lock file of a build; "
+                                 "remove it and build again") from exc
             raise WriteError(f"{outdir}: cannot write in the output folder: {exc.strerror or exc}") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise WriteError(f"{lock_path}: is not a regular file, not the lock file of a build; "
+                             "remove it and build again")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import functools
 import gc
 import hashlib
@@ -28,8 +29,16 @@ import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 
+from kg import jsonio
 from kg.build.events import EventCluster
-from kg.build.ingest import MAX_ARTICLE_BYTES, SkippedInput, jsonl_lines, read_articles, text_fingerprint
+from kg.build.ingest import (
+    MAX_ARTICLE_BYTES,
+    SkippedInput,
+    check_apart,
+    jsonl_lines,
+    read_articles,
+    text_fingerprint,
+)
 from kg.build.mapping import DEFAULT_BASE, Mapper, bind_instance_prefixes
 from kg.build.outdir import STAGING_PREFIX, BuildOutdir  # noqa: F401  (STAGING_PREFIX: tests, bench)
 from kg.build.procs import signals_deferred
@@ -54,6 +63,7 @@ from kg.records import (
     EntityRecord,
     doc_header,
     dumps_statement,
+    record_from_dict,
     statement_from_dict,
 )
 
@@ -113,10 +123,10 @@ def extract_one(article: Article, show_progress: bool = False) -> DocumentStatem
     """The article task: parse and extract one article in this process (kg.build.chunks.extract_article,
     chunk by chunk when it is long); an article whose extraction fails is returned as skipped, with
     the reason."""
-    from kg.build.chunks import extract_article, report_progress
+    from kg.build.chunks import chunk_reporter, extract_article
 
     try:
-        return extract_article(article, report_progress if show_progress else None)
+        return extract_article(article, chunk_reporter() if show_progress else None)
     except KgError as exc:
         return SkippedInput(article.source_path or article.doc_id, str(exc))
 
@@ -125,12 +135,12 @@ def _extract_batch(batch: list[Article], show_progress: bool = False) -> list[Do
     """Parse and extract a batch of articles in this process (a long article chunk by chunk); an article
     whose extraction fails is returned as skipped, with the reason. One article is one article task
     (:func:`extract_one`); several go through the parser as one stream."""
-    from kg.build.chunks import extract_batch, report_progress
+    from kg.build.chunks import chunk_reporter, extract_batch
 
     if len(batch) == 1:
         return [extract_one(batch[0], show_progress)]
     return [SkippedInput(b.source_path or b.doc_id, str(r)) if isinstance(r, KgError) else r
-            for b, r in zip(batch, extract_batch(batch, report_progress if show_progress else None), strict=True)]
+            for b, r in zip(batch, extract_batch(batch, chunk_reporter() if show_progress else None), strict=True)]
 
 
 def extract_articles(articles: Iterable[Article], progress: Callable[[int], None] | None = None,
@@ -210,8 +220,8 @@ def iter_statements(path: Path) -> Iterator[DocumentStatements]:
     any_doc = False
     for n, raw in jsonl_lines(path):
         try:
-            d = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            d = jsonio.loads(raw, surrogates=False)
+        except jsonio.JsonInputError as exc:
             raise IngestError(f"{path}:{n}: not valid JSON: {exc}") from exc
         if isinstance(d, dict) and d.get("kind") == "document":
             if cur is not None:
@@ -220,8 +230,8 @@ def iter_statements(path: Path) -> Iterator[DocumentStatements]:
             fields["urls"] = tuple(fields.get("urls") or ())
             fields["sources"] = tuple(fields.get("sources") or ())
             try:
-                cur = Article(text="", **fields)
-            except TypeError as exc:
+                cur = record_from_dict(Article, {"text": "", **fields}, "document")
+            except (TypeError, ValueError) as exc:
                 raise IngestError(f"{path}:{n}: bad document line: {exc}") from exc
             any_doc = True
             ents, stmts = [], []
@@ -545,6 +555,7 @@ class LocalRunner:
     def __init__(self, procs: int) -> None:
         self.procs = procs
         self._pool: Any = None
+        self._mapping: Any = None
 
     def prepare(self) -> None:
         """Fork the mapping workers now, before the corpus step reads the documents: a worker forked
@@ -553,13 +564,18 @@ class LocalRunner:
         if self.procs > 1 and self._pool is None:
             self._pool = _new_pool(self.procs)
 
-    def discard(self) -> None:
-        """Stop workers forked by :meth:`prepare` that no mapping took over (the build failed first)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
+    def discard(self, graceful: bool = False) -> None:
+        """Stop the mapping workers, whatever happened: those forked by :meth:`prepare` that no mapping
+        took over (the build failed first), and those of a mapping the build stopped consuming (a write
+        failed: a full disk), which nothing else would stop before the interpreter's exit waits for them.
+        ``graceful`` (a failure, not an interrupt): the tasks running finish first (kg.build.procs.stop_pool)."""
+        pools = [p for p in (self._pool, self._mapping) if p is not None]
+        self._pool = self._mapping = None
+        if pools:
             from kg.build.procs import stop_pool
 
-            stop_pool(pool)
+            for pool in pools:
+                stop_pool(pool, graceful=graceful)
 
     def extract(self, articles: list[Article], progress: Callable[[int], None] | None = None,
                 chunk_progress: bool = False) -> Iterator[DocumentStatements | SkippedInput]:
@@ -573,6 +589,9 @@ class LocalRunner:
                      ) -> Iterator[ArticleResult | None]:
         """``fn`` over ``tasks``, the results in the tasks' order."""
         pool, self._pool = self._pool, None
+        if pool is None and self.procs > 1:
+            pool = _new_pool(self.procs)
+        self._mapping = pool
         return _in_order(tasks, fn, self.procs, pool)  # type: ignore[arg-type]
 
 
@@ -661,12 +680,31 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     corpus step, the cache and OUTDIR stay here: the outputs are those of a local build.
     """
     Mapper(base)  # a bad base is bad input, before any work
+    check_apart(inputs, outdir)
+    had_build = Path(outdir).is_dir() and any(Path(outdir).iterdir())
+    try:
+        return _build_in(inputs, outdir, statements_file=statements_file, base=base, progress=progress,
+                         keep_going=keep_going, validate=validate, jobs=jobs, use_cache=use_cache,
+                         max_article_bytes=max_article_bytes, scheduler=scheduler)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = exc.filename or outdir
+        kept = f"{outdir} still holds the previous build" if had_build else "nothing was written"
+        raise WriteError(f"{where}: no space left on the device (or over the disk quota) while writing the build; "
+                         f"{kept}: free some space and build again") from exc
+
+
+def _build_in(inputs: list[Path], outdir: Path, *, statements_file: Path | None, base: str, progress: bool,
+              keep_going: bool, validate: bool, jobs: int | None, use_cache: bool, max_article_bytes: int,
+              scheduler: str | None) -> BuildResult:
     with BuildOutdir(outdir) as out, contextlib.ExitStack() as stack:  # checked and locked before any input is read
         runner: LocalRunner | Any = LocalRunner(max(1, jobs or os.cpu_count() or 1))
         if scheduler:
             from kg.build.cluster import DaskRunner, connect
 
-            runner = DaskRunner(stack.enter_context(connect(scheduler)))
+            scratch = str(out.scratch()) if scheduler.startswith("local:") else None  # not in $TMPDIR
+            runner = DaskRunner(stack.enter_context(connect(scheduler, scratch)))
         return _build(inputs, out, runner, statements_file=statements_file, base=base, progress=progress,
                       keep_going=keep_going, validate=validate, use_cache=use_cache,
                       max_article_bytes=max_article_bytes)
@@ -700,9 +738,12 @@ def _build(inputs: list[Path], out: BuildOutdir, runner: Any, *, statements_file
         runner.prepare()
     try:
         result = _corpus_step(documents, out, cache, runner, base=base, validate=validate, progress=progress)
-    finally:
+    except BaseException as exc:
         if hasattr(runner, "discard"):
-            runner.discard()
+            runner.discard(graceful=not isinstance(exc, KeyboardInterrupt))
+        raise
+    if hasattr(runner, "discard"):
+        runner.discard()
     write_outputs(out, skipped)
     if cache is not None and use_cache:
         cache.prune(result.keys)
@@ -723,8 +764,8 @@ def _extract_all(articles: list[Article], cache: StatementCache, progress: bool,
     failed: set[str] = set()
     try:
         by_source = {a.source_path or a.doc_id: a.doc_id for a in todo}
-        # a long article's chunks: on a terminal only (elsewhere the periodic lines say enough)
-        chunks_shown = progress and sys.stderr.isatty()
+        # a long article's chunks: in place on a terminal, a line every 10 s in a log (kg.build.chunks)
+        chunks_shown = progress
         for ds in runner.extract(todo, bar.update, chunk_progress=chunks_shown):
             if isinstance(ds, SkippedInput):
                 skipped.append(ds)

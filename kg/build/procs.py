@@ -58,9 +58,18 @@ def stop(processes: Iterable[Any]) -> None:
                 p.join()
 
 
-def stop_pool(pool: Any) -> None:
+def stop_pool(pool: Any, graceful: bool = False) -> None:
     """Stop a ProcessPoolExecutor now: queued work is dropped and busy workers are terminated (an
-    interrupted build does not wait for the article a worker is parsing)."""
+    interrupted build does not wait for the article a worker is parsing).
+
+    ``graceful`` (a build that failed, not one interrupted): queued work is dropped and the tasks
+    running are let finish, so that no worker is killed while it writes its result: half a message
+    in the result pipe leaves the pool's thread waiting for the rest, and the interpreter's exit
+    waiting for that thread, without end.
+    """
+    if graceful:
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
     workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     stop(workers)

@@ -13,9 +13,6 @@ relation: Gephi keeps parallel edges only when their types differ, so none is me
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
@@ -26,6 +23,7 @@ from rdflib import Graph, Literal, URIRef
 
 from kg.errors import WriteError
 from kg.namespaces import DIP, SKOS
+from kg.outputs import atomic_write
 from kg.readers.stats import (
     ENTITY_CLASSES,
     EVENT_CLASSES,
@@ -94,29 +92,6 @@ def to_networkx(graph: Graph) -> nx.MultiDiGraph:
     for i, (s, o, attrs) in enumerate(edges):
         net.add_edge(s, o, key=f"e{i}", **attrs)
     return net
-
-
-def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file next to ``target``, then rename it over ``target``.
-
-    A reader never sees a half-written file. Raises :class:`WriteError` naming ``target``.
-    """
-    target = Path(target)
-    if not target.parent.is_dir():
-        raise WriteError(f"{target}: the directory {target.parent} does not exist; create it first")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        write(tmp)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise WriteError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_graph(graph: Graph, fmt: str, target: str | Path) -> nx.MultiDiGraph:

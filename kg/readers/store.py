@@ -263,9 +263,13 @@ def _not_a_build(p: Path) -> str:
 
 
 def _damaged(outdir: Path, why: str) -> str:
+    store_dir = outdir / STORE_DIR
+    real = store_dir.resolve()
+    # the folder to delete is the one the link OUTDIR/store points to (deleting the link leaves it)
+    folder = f"{real} (where {store_dir} points)" if store_dir.is_symlink() and real.exists() else str(store_dir)
     return (
-        f"{outdir / STORE_DIR} is damaged ({why}); rebuild with `kg build ARTICLES -o {outdir}`, or delete "
-        f"{outdir / STORE_DIR} and kg makes it again from {outdir / GRAPH_FILE}"
+        f"{store_dir} is damaged ({why}); rebuild with `kg build ARTICLES -o {outdir}`, or delete "
+        f"{folder} and kg makes it again from {outdir / GRAPH_FILE}"
     )
 
 
@@ -308,7 +312,11 @@ def _open_dir(outdir: Path) -> Build:
     if not store_dir.is_dir():
         if not (outdir / GRAPH_FILE).is_file():
             raise ReadError(_not_a_build(outdir))
-        _add_store(outdir)
+        home = (outdir / GRAPH_FILE).resolve().parent
+        if not store_dir.is_symlink() and home != outdir.resolve() and (home / STORE_DIR).is_dir():
+            _relink_store(outdir)  # the link OUTDIR/store was removed; the build's store is still there
+        else:
+            _add_store(outdir)
     # the store of the build OUTDIR shows now: a later build switching OUTDIR's links to its own
     # generation does not change what this reader reads
     real = store_dir.resolve()
@@ -352,6 +360,15 @@ def _add_store(outdir: Path) -> None:
                 raise ReadError(f"{outdir / STORE_DIR}: cannot be written: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _relink_store(outdir: Path) -> None:
+    """Put back the link OUTDIR/store of a build whose store is still in its generation folder."""
+    try:
+        _link_like(outdir / GRAPH_FILE, outdir / STORE_DIR)
+    except OSError as exc:
+        raise ReadError(f"{outdir / STORE_DIR}: the link to the build's store is missing and cannot be made again "
+                        f"({exc.strerror or exc}); rebuild with `kg build ARTICLES -o {outdir}`") from None
 
 
 def _link_like(sibling: Path, dest: Path) -> None:
