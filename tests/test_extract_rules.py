@@ -66,6 +66,8 @@ ENTITIES = [
     # an unknown organization between a name and its title, with its short name in brackets
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。",
      {"person:ペトロフ": "Official", "org:国家安全保障評議会": "Organization"}),
+    # a region named by its kind after the ・ that ends a name, before the post
+    ("ミュラー・ザクセン州首相と会談した。", {"person:ミュラー": "Official", "place:ザクセン州": "Place"}),
 ]
 
 
@@ -116,6 +118,17 @@ POSITIONS = [
     ("「平和フォーラム」を率いる山田太郎氏が出席した。", None, "person:山田太郎", "代表", "org:平和フォーラム"),
     # an unknown organization between the name and the title is whose post it is
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", None, "person:ペトロフ", "書記", "org:国家安全保障評議会"),
+    # ... or after the ・ that ends the name (the newspaper's name・affiliation title)
+    ("シュミット・ベルリン経済評議会議長と会談した。", None, "person:シュミット", "議長", "org:ベルリン経済評議会"),
+    ("ブラウン・クック諸島首相と会談した。", None, "person:ブラウン", "首相", "state:CK"),
+    # the state a sentence is set in, for the people met there (before the state a post usually names)
+    ("ペルーでは、ロペス大統領と会談した。", None, "person:ロペス", "大統領", "state:PE"),
+    ("チリでは、ソト国務長官と会談した。", None, "person:ソト", "国務長官", "state:CL"),
+    # a further post in brackets, with its organization
+    ("李明国家主席(中国共産党総書記)は演説した。", None, "person:李明", "総書記", "org:中国共産党"),
+    # a post only Japan has
+    ("佐藤一郎外務大臣政務官はフィジーを訪問した。", None, "person:佐藤一郎", "外務大臣政務官", "state:JP"),
+    ("ポーター豪首相付政務次官と会談した。", None, "person:ポーター", "首相付政務次官", "state:AU"),
 ]
 
 
@@ -123,6 +136,14 @@ POSITIONS = [
 def test_posts(extract, text: str, published: str | None, holder: str, post: str, of: str) -> None:
     got = {(p.holder, p.post, p.of) for p in of_kind(extract(text, published or "2019-05-01"), PositionStatement)}
     assert (holder, post, of) in got, got
+
+
+@pytest.mark.parametrize("text", [
+    "フランスでは、山本外相が演説した。",  # the subject of a sentence set abroad is a visitor, not a host
+    "ミュラー・ザクセン州首相と会談した。",  # a region's post is in no state or organization the text names
+])
+def test_posts_not_stated(extract, text: str) -> None:
+    assert of_kind(extract(text), PositionStatement) == []
 
 
 def test_the_same_surname_in_another_year_is_not_guessed(extract) -> None:

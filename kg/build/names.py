@@ -322,6 +322,9 @@ class NameFinder:
             if len(m.group(1)) >= 2 and (self.titles.match(self.text, m.end(), self.bounds)
                                           or self._unknown_org_prefix(m.end())[2] is not None):
                 out.add(m.end())
+            sep = m.group(1).rfind("・")
+            if sep > 0 and self._affiliation(m.start() + sep) is not None:
+                out.add(m.start() + sep + 1)  # ベックシュタイン・バイエルン州首相: the name ends at the ・
         for _, b in self.person_tokens:  # 崔天凱アジア局長, 四方敬之内閣広報官 (not 孫衛|東副外相: 東 is the name's)
             t = self.titles.match(self.text, b, self.bounds) if re.match(f"[{KANJI}{KATA}]", self.text[b: b + 1]) else None
             if t is not None and t.base - b >= 2:
@@ -491,7 +494,12 @@ class NameFinder:
                 continue
             pos = self._past_name_extras(m, by_start)
             name_end = pos
-            pos, of_key, org = self._title_prefix(m, pos, by_start)
+            aff = self._affiliation(pos)
+            if aff is not None:
+                found.append(aff)
+                pos, of_key, org = aff.end, aff.key or f"place:{norm(aff.text)}", None
+            else:
+                pos, of_key, org = self._title_prefix(m, pos, by_start)
             if org is not None:
                 found.append(org)
             if of_key and of_key.startswith("org:"):
@@ -509,6 +517,21 @@ class NameFinder:
             if m.title:
                 m.ctx_of = self._owner_before(m, mentions)
         return found
+
+    def _affiliation(self, pos: int) -> Mention | None:
+        """ベックシュタイン・バイエルン州首相, テルチック・ミュンヘン安全保障会議議長: after the ・ that ends a name,
+        a place or organization the gazetteer does not know, named by its kind, then the post."""
+        if self.text[pos: pos + 1] != "・":
+            return None
+        t = self.titles.match(self.text, pos + 1)
+        name = self.text[pos + 1: t.base] if t is not None else ""
+        if len(name) < 3 or not re.match(f"[{KATA}]", name) or self.g.lookup(name) is not None:
+            return None
+        if self.org_suffix.search(name):
+            return _mention(pos + 1, t.base, name, "Organization", key=f"org:{norm(name)}", source="title-org")
+        if self.lex.regex("place_kind_suffixes", "{}$").search(name):
+            return _mention(pos + 1, t.base, name, "Place", source="title-place")
+        return None
 
     def _gloss_is_short_name(self, mentions: list[Mention], a: int, b: int, org_key: str) -> None:
         """国家安全保障国防会議(NSDC)書記: the name in brackets between name and title is the organization's
@@ -531,7 +554,7 @@ class NameFinder:
         gloss = re.match(r"[(（][A-Za-z][^()（）]{0,80}[)）]", text[pos:])
         if gloss:  # 王毅(Wang Yi)外交部長
             pos += gloss.end()
-        if text[pos: pos + 1] == "・" and by_start.get(pos + 1) is not None:
+        if text[pos: pos + 1] == "・" and by_start.get(pos + 1) is not None and self._affiliation(pos) is None:
             pos += 1  # プーチン・ロシア大統領
         return pos
 
@@ -586,9 +609,28 @@ class NameFinder:
                 if t2 is not None and re.match(f"[{KANJI}{KATA}]", text[t2.end: t2.end + 1]):
                     t2 = None
             if t2 is None:
-                return pos
+                return self._bracketed_title(m, pos)
             m.more_titles.append(t2.title)
             pos = t2.end
+
+    def _bracketed_title(self, m: Mention, pos: int) -> int:
+        """A further post in brackets after the title, maybe with its state or organization:
+        国務委員長(朝鮮労働党総書記), 政務官(総理特使)."""
+        text = self.text
+        if text[pos: pos + 1] not in "(（" or pos >= len(text):
+            return pos
+        a, owner = pos + 1, None
+        n = self._name_re.match(text, a)
+        e = self.g.lookup(n.group(0)) if n else None
+        if e is not None and e.type in ("State", "Organization") and self.titles.known_at(text, n.end()):
+            a, owner = n.end(), e.key
+        t = self.titles.match(text, a, self.bounds)
+        if t is None or text[t.end: t.end + 1] not in ")）":
+            return pos
+        m.more_titles.append(t.title)
+        if owner:
+            m.title_of[t.title] = owner
+        return t.end + 1
 
     def _owner_before(self, m: Mention, mentions: list[Mention]) -> str | None:
         """ロシアのラブロフ外相: a state or organization with の right before the name."""
