@@ -322,6 +322,12 @@ QUOTES = [
      "受け入れられないのが現実"),
     # a caption line names the speaker above the quote
     ("アメリカ ブリンケン国務長官\n「訪問を延期します」\n\n長官は記者団に語った。", "person:ブリンケン", "訪問を延期します"),
+    # the words of a remark, its speaker written with の before them
+    ("首脳会談では、山田太郎外相の「支援を続ける」などとした発言が注目された。", "person:山田太郎", "支援を続ける"),
+    ("記者は岸田首相の「驚いた」との発言を報じた。", "person:岸田", "驚いた"),
+    # other verbs of speech: a warning, a humble form
+    ("岸田首相は、北朝鮮の発射について「容認できない」とくぎを刺した。", "person:岸田", "容認できない"),
+    ("会談では、岸田首相が「協力を深めたい」と申し上げた。", "person:岸田", "協力を深めたい"),
 ]
 
 
