@@ -68,6 +68,11 @@ ENTITIES = [
      {"person:ペトロフ": "Official", "org:国家安全保障評議会": "Organization"}),
     # a region named by its kind after the ・ that ends a name, before the post
     ("ミュラー・ザクセン州首相と会談した。", {"person:ミュラー": "Official", "place:ザクセン州": "Place"}),
+    # who published and who wrote: a source line, a copyright line, a reporter asking, the staff closing the text
+    ("首相は会談した。\nソース:東洋ニュース\n", {"org:東洋ニュース": "Organization"}),
+    ("首相は会談した。\n\n[Copyright The Jiji Press, Ltd.]\n", {"org:時事通信": "Organization"}),
+    ("【東洋新聞 田口記者】本日の会談について伺います。", {"person:田口": "Person"}),
+    ("首相は会談しました。(ヤマダ、星)", {"person:ヤマダ": "Person", "person:星": "Person"}),
 ]
 
 
@@ -83,6 +88,8 @@ def test_entities_outside_the_gazetteers(extract, text: str, expected: dict[str,
     ("チュニジアで開かれるアフリカ開発会議に出席する。", "place:アフリカ"),  # a region inside a longer name
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", "org:国家安全保障会議"),  # the bracket is its short name
     ("中国外務省の李明アジア局長は記者会見した。", "person:アジア"),  # the words of a compound title
+    ("首相は会談した。(翻訳・編集/北田)", "person:翻訳"),  # the staff's roles are not names
+    ("首相は会談した。(共同)", "person:共同"),  # an agency in brackets is not a staff credit
 ])
 def test_names_that_are_part_of_longer_words(extract, text: str, absent: str) -> None:
     assert absent not in {e.key for e in extract(text).entities}

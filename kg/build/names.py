@@ -89,7 +89,7 @@ class NameFinder:
     # -- the order of trust -------------------------------------------------------------------------
     def find(self) -> list[Mention]:
         out: list[Mention] = self._found
-        steps = (self._bylines, self._datelines, self._reading_pairs, self._quoted_orgs, self._gazetteer_names,
+        steps = (self._bylines, self._datelines, self._credits, self._reading_pairs, self._quoted_orgs, self._gazetteer_names,
                  self._compound_states, self._titled_names, self._ginza_entities, self._suffixed_places)
         for step in steps:
             for m in step():
@@ -128,6 +128,41 @@ class NameFinder:
                                         source="dateline"))
                     break
         return out
+
+    def _credits(self) -> list[Mention]:
+        """Who wrote and who published: a source line (ソース:VOV, [Copyright …]), a reporter asking a
+        question (【毎日新聞 山田記者】), the staff named in brackets closing the article ((ヤマダ、林))."""
+        out: list[Mention] = []
+        word = rf"[A-Za-z{KATA}{KANJI}]"
+        source = self.lex.regex("source_labels", rf"(?m)(?:{{}})[ \t]*[:：]?[ \t]*({word}[\w.,&' -]{{1,40}}?)[ \t]*(?=[\]】)）]|$)")
+        for m in source.finditer(self.text):
+            name = m.group(1).rstrip(" ,.")
+            short = name.split(",")[0]  # The X Press, Ltd.: the name without the company's form
+            e = self.g.lookup(name) or self.g.lookup(short)
+            name = short if e is not None and self.g.lookup(name) is None else name
+            out.append(_mention(m.start(1), m.start(1) + len(name), name, "Organization", key=e.key if e else None,
+                                source="credit"))
+        reporter = self.lex.regex("reporter_words", rf"【[^【】\s]{{2,12}}[\s　]+([{KANJI}]{{1,3}}|{KATA_NAME})(?={{}}】)")
+        out += [_mention(m.start(1), m.end(1), m.group(1), "Person", source="byline")
+                for m in reporter.finditer(self.text) if self.g.lookup(m.group(1)) is None]
+        return out + self._closing_staff()
+
+    def _closing_staff(self) -> list[Mention]:
+        """(ヤマダ、林) after the last sentence: two or more short names in brackets end the article."""
+        m = re.search(r"[。」][(（]([^()（）\n]{2,30})[)）]\s*$", self.text)
+        parts = re.split("、", m.group(1)) if m else []
+        name = rf"[{KATA}]{{2,8}}|[{KANJI}]{{1,3}}"
+        if len(parts) < 2 or not all(re.fullmatch(name, p) and self._not_a_place_or_body(p) for p in parts):
+            return []
+        out, pos = [], m.start(1)
+        for p in parts:
+            out.append(_mention(pos, pos + len(p), p, "Person", source="byline"))
+            pos += len(p) + 1
+        return out
+
+    def _not_a_place_or_body(self, name: str) -> bool:
+        e = self.g.lookup(name)
+        return e is None or e.type in ("Official", "Person")
 
     def _dateline_places(self, s: str, a: int) -> list[Mention]:
         """The places of a dateline, several when listed with ・ or / (【ワシントン・ソウル共同】)."""
