@@ -335,6 +335,10 @@ QUOTES = [
     # other verbs of speech: a warning, a humble form
     ("岸田首相は、北朝鮮の発射について「容認できない」とくぎを刺した。", "person:岸田", "容認できない"),
     ("会談では、岸田首相が「協力を深めたい」と申し上げた。", "person:岸田", "協力を深めたい"),
+    # the subject of the verb of speech, not the subject of a clause inside the sentence
+    ("さらに山田太郎外相が、ペトロフ前首相が帰途に東京で食事をしたことを紹介し「関係を継承してほしい」と申し上げた。",
+     "person:山田太郎", "関係を継承してほしい"),
+    ("岸田首相は、バイデン大統領が来日したことについて「歓迎する」と述べた。", "person:岸田", "歓迎する"),
 ]
 
 
@@ -342,6 +346,12 @@ QUOTES = [
 def test_quotes(extract, text: str, speaker: str, fragment: str) -> None:
     qs = [q for q in of_kind(extract(text), QuoteStatement) if fragment in q.text]
     assert [q.speaker for q in qs] == [speaker], of_kind(extract(text), QuoteStatement)
+
+
+def test_the_subject_of_a_clause_inside_is_not_the_speaker(extract) -> None:
+    # the speaker is a post named without a name: nobody to attribute the words to, least of all ペトロフ
+    ds = extract("さらに幹事長が、ペトロフ前首相が帰途に東京で食事をしたことを紹介し「関係を継承してほしい」と申し上げた。")
+    assert [q.speaker for q in of_kind(ds, QuoteStatement)] in ([], [None])
 
 
 def test_agreement_on_words_is_not_a_quote(extract) -> None:

@@ -139,7 +139,8 @@ def _speaker(ctx: DocContext, sent: Sentence, qa: int, said: _Said,
         return (ctx.key(named[-1]), None, f"quote.{said.how}") if named else (None, None, "")
     topics = [m for m in ctx.mentions_between(sent.start, qa - 1) if m.particle in ("は", "が", "も") and speaks(ctx, m)]
     if topics:
-        return ctx.key(topics[-1]), None, "quote.topic"
+        subject = _subject_of_speech(ctx, qa, topics)
+        return (ctx.key(subject), None, "quote.topic") if subject is not None else (None, None, "")
     desc = re.search(r"([^、。「」()（）\s]{2,20}?)(?:は|が)[^「」]*$", ctx.text[sent.start: qa - 1])
     markers = ctx.lex.regex("continuation_markers")
     if desc is not None and not markers.match(desc.group(1)) and not re.search("[でにをと]$", desc.group(1)):
@@ -150,6 +151,26 @@ def _speaker(ctx: DocContext, sent: Sentence, qa: int, said: _Said,
     if prev and markers.match(ctx.text, sent.start):
         return prev, None, "quote.continuation"
     return None, None, ""
+
+
+def _subject_of_speech(ctx: DocContext, qa: int, topics: list[Mention]) -> Mention | None:
+    """Of the subjects before a quote, the one the parse makes the subject of the predicate the quote
+    depends on, or of a clause leading to it (幹事長が、X前首相が…したことを紹介し「…」と申し上げた:
+    幹事長, not X); None when that subject is none of them; the last when the parse names none."""
+    qb = next((b for a, b in ctx.rec.quotes if a == qa), None)
+    inner = ctx.doc.char_span(qa, qb, alignment_mode="expand") if ctx.doc is not None and qb else None
+    if inner is None:
+        return topics[-1]
+    clause = {t.head.i for t in inner if not (qa <= t.head.idx < qb)}
+    for t in reversed(ctx.doc[: inner.start]):  # the clauses (て/し-forms) that lead to the predicate
+        if t.dep_ in ("advcl", "conj") and t.head.i in clause:
+            clause.add(t.i)
+    subjects = [t for t in ctx.doc[: inner.start] if t.dep_ == "nsubj" and t.head.i in clause
+                and t.idx >= ctx.sentence(qa).start]
+    if not subjects:
+        return topics[-1]
+    said = [m for m in topics if m.start <= subjects[-1].idx < m.ext_end]
+    return said[-1] if said else None
 
 
 def _previous_speaker(ctx: DocContext, sent: Sentence) -> str | None:
