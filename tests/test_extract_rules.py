@@ -73,6 +73,8 @@ ENTITIES = [
     ("首相は会談した。\n\n[Copyright The Jiji Press, Ltd.]\n", {"org:時事通信": "Organization"}),
     ("【東洋新聞 田口記者】本日の会談について伺います。", {"person:田口": "Person"}),
     ("首相は会談しました。(ヤマダ、星)", {"person:ヤマダ": "Person", "person:星": "Person"}),
+    # a state named in a compound with a common noun is a mention of it
+    ("北朝鮮情勢について意見を交わした。", {"state:KP": "State"}),
 ]
 
 
@@ -88,6 +90,7 @@ def test_entities_outside_the_gazetteers(extract, text: str, expected: dict[str,
     ("チュニジアで開かれるアフリカ開発会議に出席する。", "place:アフリカ"),  # a region inside a longer name
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", "org:国家安全保障会議"),  # the bracket is its short name
     ("中国外務省の李明アジア局長は記者会見した。", "person:アジア"),  # the words of a compound title
+    ("会談は日本時間の午後に始まった。", "state:JP"),  # a time zone, not the state
     ("首相は会談した。(翻訳・編集/北田)", "person:翻訳"),  # the staff's roles are not names
     ("首相は会談した。(共同)", "person:共同"),  # an agency in brackets is not a staff credit
 ])
@@ -131,6 +134,7 @@ POSITIONS = [
     # the state a sentence is set in, for the people met there (before the state a post usually names)
     ("ペルーでは、ロペス大統領と会談した。", None, "person:ロペス", "大統領", "state:PE"),
     ("チリでは、ソト国務長官と会談した。", None, "person:ソト", "国務長官", "state:CL"),
+    ("山田外相はペルーを訪問し、ロペス大統領、ソト首相を表敬した。", None, "person:ソト", "首相", "state:PE"),
     # a further post in brackets, with its organization
     ("李明国家主席(中国共産党総書記)は演説した。", None, "person:李明", "総書記", "org:中国共産党"),
     # a post only Japan has
@@ -332,6 +336,7 @@ QUOTES = [
     # the words of a remark, its speaker written with の before them
     ("首脳会談では、山田太郎外相の「支援を続ける」などとした発言が注目された。", "person:山田太郎", "支援を続ける"),
     ("記者は岸田首相の「驚いた」との発言を報じた。", "person:岸田", "驚いた"),
+    ("記者は岸田首相の「意外だった」などと\nした発言を報じた。", "person:岸田", "意外だった"),  # a line broken inside
     # other verbs of speech: a warning, a humble form
     ("岸田首相は、北朝鮮の発射について「容認できない」とくぎを刺した。", "person:岸田", "容認できない"),
     ("会談では、岸田首相が「協力を深めたい」と申し上げた。", "person:岸田", "協力を深めたい"),

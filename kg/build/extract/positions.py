@@ -139,7 +139,7 @@ def _side_of(ctx: DocContext, m: Mention) -> str | None:
     """The state whose side or delegation the sentence lists the person in: パラオ側から、マルグ外相 /
     米国側は、トランプ氏の他、ウィトコフ大統領特使 / ウクライナ代表団には、…経済相; or 中国から温家宝首相が;
     or the state the sentence is set in, for the people met there, not for its subject (チリでは、
-    ロペス大統領と会談し: the host's post, not the visitor's)."""
+    ロペス大統領と会談し / チリを訪問し、ロペス大統領を表敬した: the host's post, not the visitor's)."""
     sent = ctx.sentence(m.start)
     side = ctx.lex.regex("side_markers")
     source = ctx.lex.regex("source_markers")

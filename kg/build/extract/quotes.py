@@ -84,7 +84,7 @@ def _said(ctx: DocContext, qa: int, qb: int) -> _Said | None:
 def _owner_speaker(ctx: DocContext, qa: int, qb: int) -> Mention | None:
     """外相の「…」などとした発言, 首相の「…」との発言: the words of a remark, the speaker written with の before."""
     link = ctx.lex.alternation("quote_link")
-    remark = ctx.lex.regex("remark_nouns", rf"\s*(?:{link})?[\u3041-\u3093]{{0,3}}?{{}}")  # などとした発言
+    remark = ctx.lex.regex("remark_nouns", rf"\s*(?:{link})?\s*[\u3041-\u3093]{{0,3}}?{{}}")  # などとした発言
     if ctx.text[qa - 2: qa] != "の「" or not remark.match(ctx.text, qb + 1):
         return None
     named = [m for m in ctx.mentions_between(ctx.sentence(qa).start, qa - 2) if m.ext_end == qa - 2]
