@@ -75,6 +75,8 @@ ENTITIES = [
     ("首相は会談しました。(ヤマダ、星)", {"person:ヤマダ": "Person", "person:星": "Person"}),
     # a state named in a compound with a common noun is a mention of it
     ("北朝鮮情勢について意見を交わした。", {"state:KP": "State"}),
+    # a university GiNZA labels as a school
+    ("元総長は清州大学で講演した。", {"org:清州大学": "Organization"}),
 ]
 
 
@@ -91,6 +93,7 @@ def test_entities_outside_the_gazetteers(extract, text: str, expected: dict[str,
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", "org:国家安全保障会議"),  # the bracket is its short name
     ("中国外務省の李明アジア局長は記者会見した。", "person:アジア"),  # the words of a compound title
     ("会談は日本時間の午後に始まった。", "state:JP"),  # a time zone, not the state
+    ("元総長はソウル大学で講演した。", "place:ソウル"),  # a city inside a university's name
     ("首相は会談した。(翻訳・編集/北田)", "person:翻訳"),  # the staff's roles are not names
     ("首相は会談した。(共同)", "person:共同"),  # an agency in brackets is not a staff credit
 ])

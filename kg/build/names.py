@@ -26,7 +26,7 @@ READING = re.compile(rf"[(（]([{KATA}]+(?:[{SEP}][{KATA}]+)*)[)）]")
 KANJI_IN_PARENS = re.compile(rf"[(（]([{KANJI}]{{2,4}})[)）]?")
 GINZA_ORG_LABELS = {
     "Government", "International_Organization", "Political_Party", "Political_Organization_Other",
-    "Military", "Organization_Other", "Company", "Company_Group",
+    "Military", "Organization_Other", "Company", "Company_Group", "School",
 }
 GINZA_PLACE_LABELS = {"City", "Province", "County", "GPE_Other", "Region_Other", "Continental_Region", "Island"}
 
