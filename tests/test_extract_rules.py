@@ -94,6 +94,7 @@ def test_entities_outside_the_gazetteers(extract, text: str, expected: dict[str,
     ("中国外務省の李明アジア局長は記者会見した。", "person:アジア"),  # the words of a compound title
     ("会談は日本時間の午後に始まった。", "state:JP"),  # a time zone, not the state
     ("元総長はソウル大学で講演した。", "place:ソウル"),  # a city inside a university's name
+    ("会談の後、両国首脳は記者会見した。", "person:両国"),  # words pointing back at others name no one
     ("首相は会談した。(翻訳・編集/北田)", "person:翻訳"),  # the staff's roles are not names
     ("首相は会談した。(共同)", "person:共同"),  # an agency in brackets is not a staff credit
 ])

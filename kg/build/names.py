@@ -372,6 +372,8 @@ class NameFinder:
 
     def _name_before(self, pos: int) -> Mention | None:
         text = self.text
+        if text.startswith(tuple(self.lex["not_title_modifiers"]), pos - 2) and text[pos - 3: pos - 2] in "、。「 \n":
+            return None  # 両国首脳, 同国外相: the words that point back at others name no one
         km = re.search(f"(?:{KATA_NAME})[・]?$", text[max(0, pos - 40): pos])
         if km and len(km.group(0).rstrip("・")) >= 2:
             name = km.group(0).rstrip("・")
