@@ -25,13 +25,15 @@ import pycountry
 OUT = Path(__file__).resolve().parent.parent / "kg" / "data" / "states.json"
 
 # ISO 3166-1 entries that are not sovereign states (territories, dependencies, uninhabited
-# areas). Western Sahara is left out as disputed; Palestine and the Holy See are kept.
+# areas). Western Sahara is left out as disputed; Palestine and the Holy See are kept, and so
+# are the Cook Islands and Niue (states in free association with New Zealand, recognised by
+# Japan, members of the Pacific Islands Forum, with their own heads of government).
 # fmt: off
 NOT_SOVEREIGN = frozenset(
     [
-        "AI", "AQ", "AS", "AW", "AX", "BL", "BM", "BQ", "BV", "CC", "CK", "CW", "CX", "EH",
+        "AI", "AQ", "AS", "AW", "AX", "BL", "BM", "BQ", "BV", "CC", "CW", "CX", "EH",
         "FK", "FO", "GF", "GG", "GI", "GL", "GP", "GS", "GU", "HK", "HM", "IM", "IO", "JE",
-        "KY", "MF", "MO", "MP", "MQ", "MS", "NC", "NF", "NU", "PF", "PM", "PN", "PR", "RE",
+        "KY", "MF", "MO", "MP", "MQ", "MS", "NC", "NF", "PF", "PM", "PN", "PR", "RE",
         "SH", "SJ", "SX", "TC", "TF", "TK", "UM", "VG", "VI", "WF", "YT",
     ]
 )

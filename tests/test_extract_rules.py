@@ -66,6 +66,17 @@ ENTITIES = [
     # an unknown organization between a name and its title, with its short name in brackets
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。",
      {"person:ペトロフ": "Official", "org:国家安全保障評議会": "Organization"}),
+    # a region named by its kind after the ・ that ends a name, before the post
+    ("ミュラー・ザクセン州首相と会談した。", {"person:ミュラー": "Official", "place:ザクセン州": "Place"}),
+    # who published and who wrote: a source line, a copyright line, a reporter asking, the staff closing the text
+    ("首相は会談した。\nソース:東洋ニュース\n", {"org:東洋ニュース": "Organization"}),
+    ("首相は会談した。\n\n[Copyright The Jiji Press, Ltd.]\n", {"org:時事通信": "Organization"}),
+    ("【東洋新聞 田口記者】本日の会談について伺います。", {"person:田口": "Person"}),
+    ("首相は会談しました。(ヤマダ、星)", {"person:ヤマダ": "Person", "person:星": "Person"}),
+    # a state named in a compound with a common noun is a mention of it
+    ("北朝鮮情勢について意見を交わした。", {"state:KP": "State"}),
+    # a university GiNZA labels as a school
+    ("元総長は清州大学で講演した。", {"org:清州大学": "Organization"}),
 ]
 
 
@@ -81,6 +92,11 @@ def test_entities_outside_the_gazetteers(extract, text: str, expected: dict[str,
     ("チュニジアで開かれるアフリカ開発会議に出席する。", "place:アフリカ"),  # a region inside a longer name
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", "org:国家安全保障会議"),  # the bracket is its short name
     ("中国外務省の李明アジア局長は記者会見した。", "person:アジア"),  # the words of a compound title
+    ("会談は日本時間の午後に始まった。", "state:JP"),  # a time zone, not the state
+    ("元総長はソウル大学で講演した。", "place:ソウル"),  # a city inside a university's name
+    ("会談の後、両国首脳は記者会見した。", "person:両国"),  # words pointing back at others name no one
+    ("首相は会談した。(翻訳・編集/北田)", "person:翻訳"),  # the staff's roles are not names
+    ("首相は会談した。(共同)", "person:共同"),  # an agency in brackets is not a staff credit
 ])
 def test_names_that_are_part_of_longer_words(extract, text: str, absent: str) -> None:
     assert absent not in {e.key for e in extract(text).entities}
@@ -116,6 +132,18 @@ POSITIONS = [
     ("「平和フォーラム」を率いる山田太郎氏が出席した。", None, "person:山田太郎", "代表", "org:平和フォーラム"),
     # an unknown organization between the name and the title is whose post it is
     ("ペトロフ国家安全保障評議会(NSC)書記は会見した。", None, "person:ペトロフ", "書記", "org:国家安全保障評議会"),
+    # ... or after the ・ that ends the name (the newspaper's name・affiliation title)
+    ("シュミット・ベルリン経済評議会議長と会談した。", None, "person:シュミット", "議長", "org:ベルリン経済評議会"),
+    ("ブラウン・クック諸島首相と会談した。", None, "person:ブラウン", "首相", "state:CK"),
+    # the state a sentence is set in, for the people met there (before the state a post usually names)
+    ("ペルーでは、ロペス大統領と会談した。", None, "person:ロペス", "大統領", "state:PE"),
+    ("チリでは、ソト国務長官と会談した。", None, "person:ソト", "国務長官", "state:CL"),
+    ("山田外相はペルーを訪問し、ロペス大統領、ソト首相を表敬した。", None, "person:ソト", "首相", "state:PE"),
+    # a further post in brackets, with its organization
+    ("李明国家主席(中国共産党総書記)は演説した。", None, "person:李明", "総書記", "org:中国共産党"),
+    # a post only Japan has
+    ("佐藤一郎外務大臣政務官はフィジーを訪問した。", None, "person:佐藤一郎", "外務大臣政務官", "state:JP"),
+    ("ポーター豪首相付政務次官と会談した。", None, "person:ポーター", "首相付政務次官", "state:AU"),
 ]
 
 
@@ -123,6 +151,14 @@ POSITIONS = [
 def test_posts(extract, text: str, published: str | None, holder: str, post: str, of: str) -> None:
     got = {(p.holder, p.post, p.of) for p in of_kind(extract(text, published or "2019-05-01"), PositionStatement)}
     assert (holder, post, of) in got, got
+
+
+@pytest.mark.parametrize("text", [
+    "フランスでは、山本外相が演説した。",  # the subject of a sentence set abroad is a visitor, not a host
+    "ミュラー・ザクセン州首相と会談した。",  # a region's post is in no state or organization the text names
+])
+def test_posts_not_stated(extract, text: str) -> None:
+    assert of_kind(extract(text), PositionStatement) == []
 
 
 def test_the_same_surname_in_another_year_is_not_guessed(extract) -> None:
@@ -357,6 +393,17 @@ QUOTES = [
      "受け入れられないのが現実"),
     # a caption line names the speaker above the quote
     ("アメリカ ブリンケン国務長官\n「訪問を延期します」\n\n長官は記者団に語った。", "person:ブリンケン", "訪問を延期します"),
+    # the words of a remark, its speaker written with の before them
+    ("首脳会談では、山田太郎外相の「支援を続ける」などとした発言が注目された。", "person:山田太郎", "支援を続ける"),
+    ("記者は岸田首相の「驚いた」との発言を報じた。", "person:岸田", "驚いた"),
+    ("記者は岸田首相の「意外だった」などと\nした発言を報じた。", "person:岸田", "意外だった"),  # a line broken inside
+    # other verbs of speech: a warning, a humble form
+    ("岸田首相は、北朝鮮の発射について「容認できない」とくぎを刺した。", "person:岸田", "容認できない"),
+    ("会談では、岸田首相が「協力を深めたい」と申し上げた。", "person:岸田", "協力を深めたい"),
+    # the subject of the verb of speech, not the subject of a clause inside the sentence
+    ("さらに山田太郎外相が、ペトロフ前首相が帰途に東京で食事をしたことを紹介し「関係を継承してほしい」と申し上げた。",
+     "person:山田太郎", "関係を継承してほしい"),
+    ("岸田首相は、バイデン大統領が来日したことについて「歓迎する」と述べた。", "person:岸田", "歓迎する"),
 ]
 
 
@@ -364,6 +411,12 @@ QUOTES = [
 def test_quotes(extract, text: str, speaker: str, fragment: str) -> None:
     qs = [q for q in of_kind(extract(text), QuoteStatement) if fragment in q.text]
     assert [q.speaker for q in qs] == [speaker], of_kind(extract(text), QuoteStatement)
+
+
+def test_the_subject_of_a_clause_inside_is_not_the_speaker(extract) -> None:
+    # the speaker is a post named without a name: nobody to attribute the words to, least of all ペトロフ
+    ds = extract("さらに幹事長が、ペトロフ前首相が帰途に東京で食事をしたことを紹介し「関係を継承してほしい」と申し上げた。")
+    assert [q.speaker for q in of_kind(ds, QuoteStatement)] in ([], [None])
 
 
 def test_agreement_on_words_is_not_a_quote(extract) -> None:

@@ -26,7 +26,7 @@ READING = re.compile(rf"[(（]([{KATA}]+(?:[{SEP}][{KATA}]+)*)[)）]")
 KANJI_IN_PARENS = re.compile(rf"[(（]([{KANJI}]{{2,4}})[)）]?")
 GINZA_ORG_LABELS = {
     "Government", "International_Organization", "Political_Party", "Political_Organization_Other",
-    "Military", "Organization_Other", "Company", "Company_Group",
+    "Military", "Organization_Other", "Company", "Company_Group", "School",
 }
 GINZA_PLACE_LABELS = {"City", "Province", "County", "GPE_Other", "Region_Other", "Continental_Region", "Island"}
 
@@ -89,7 +89,7 @@ class NameFinder:
     # -- the order of trust -------------------------------------------------------------------------
     def find(self) -> list[Mention]:
         out: list[Mention] = self._found
-        steps = (self._bylines, self._datelines, self._reading_pairs, self._quoted_orgs, self._gazetteer_names,
+        steps = (self._bylines, self._datelines, self._credits, self._reading_pairs, self._quoted_orgs, self._gazetteer_names,
                  self._compound_states, self._titled_names, self._ginza_entities, self._suffixed_places)
         for step in steps:
             for m in step():
@@ -128,6 +128,41 @@ class NameFinder:
                                         source="dateline"))
                     break
         return out
+
+    def _credits(self) -> list[Mention]:
+        """Who wrote and who published: a source line (ソース:VOV, [Copyright …]), a reporter asking a
+        question (【毎日新聞 山田記者】), the staff named in brackets closing the article ((ヤマダ、林))."""
+        out: list[Mention] = []
+        word = rf"[A-Za-z{KATA}{KANJI}]"
+        source = self.lex.regex("source_labels", rf"(?m)(?:{{}})[ \t]*[:：]?[ \t]*({word}[\w.,&' -]{{1,40}}?)[ \t]*(?=[\]】)）]|$)")
+        for m in source.finditer(self.text):
+            name = m.group(1).rstrip(" ,.")
+            short = name.split(",")[0]  # The X Press, Ltd.: the name without the company's form
+            e = self.g.lookup(name) or self.g.lookup(short)
+            name = short if e is not None and self.g.lookup(name) is None else name
+            out.append(_mention(m.start(1), m.start(1) + len(name), name, "Organization", key=e.key if e else None,
+                                source="credit"))
+        reporter = self.lex.regex("reporter_words", rf"【[^【】\s]{{2,12}}[\s　]+([{KANJI}]{{1,3}}|{KATA_NAME})(?={{}}】)")
+        out += [_mention(m.start(1), m.end(1), m.group(1), "Person", source="byline")
+                for m in reporter.finditer(self.text) if self.g.lookup(m.group(1)) is None]
+        return out + self._closing_staff()
+
+    def _closing_staff(self) -> list[Mention]:
+        """(ヤマダ、林) after the last sentence: two or more short names in brackets end the article."""
+        m = re.search(r"[。」][(（]([^()（）\n]{2,30})[)）]\s*$", self.text)
+        parts = re.split("、", m.group(1)) if m else []
+        name = rf"[{KATA}]{{2,8}}|[{KANJI}]{{1,3}}"
+        if len(parts) < 2 or not all(re.fullmatch(name, p) and self._not_a_place_or_body(p) for p in parts):
+            return []
+        out, pos = [], m.start(1)
+        for p in parts:
+            out.append(_mention(pos, pos + len(p), p, "Person", source="byline"))
+            pos += len(p) + 1
+        return out
+
+    def _not_a_place_or_body(self, name: str) -> bool:
+        e = self.g.lookup(name)
+        return e is None or e.type in ("Official", "Person")
 
     def _dateline_places(self, s: str, a: int) -> list[Mention]:
         """The places of a dateline, several when listed with ・ or / (【ワシントン・ソウル共同】)."""
@@ -322,6 +357,9 @@ class NameFinder:
             if len(m.group(1)) >= 2 and (self.titles.match(self.text, m.end(), self.bounds)
                                           or self._unknown_org_prefix(m.end())[2] is not None):
                 out.add(m.end())
+            sep = m.group(1).rfind("・")
+            if sep > 0 and self._affiliation(m.start() + sep) is not None:
+                out.add(m.start() + sep + 1)  # ベックシュタイン・バイエルン州首相: the name ends at the ・
         for _, b in self.person_tokens:  # 崔天凱アジア局長, 四方敬之内閣広報官 (not 孫衛|東副外相: 東 is the name's)
             t = self.titles.match(self.text, b, self.bounds) if re.match(f"[{KANJI}{KATA}]", self.text[b: b + 1]) else None
             if t is not None and t.base - b >= 2:
@@ -334,6 +372,8 @@ class NameFinder:
 
     def _name_before(self, pos: int) -> Mention | None:
         text = self.text
+        if text.startswith(tuple(self.lex["not_title_modifiers"]), pos - 2) and text[pos - 3: pos - 2] in "、。「 \n":
+            return None  # 両国首脳, 同国外相: the words that point back at others name no one
         km = re.search(f"(?:{KATA_NAME})[・]?$", text[max(0, pos - 40): pos])
         if km and len(km.group(0).rstrip("・")) >= 2:
             name = km.group(0).rstrip("・")
@@ -491,7 +531,12 @@ class NameFinder:
                 continue
             pos = self._past_name_extras(m, by_start)
             name_end = pos
-            pos, of_key, org = self._title_prefix(m, pos, by_start)
+            aff = self._affiliation(pos)
+            if aff is not None:
+                found.append(aff)
+                pos, of_key, org = aff.end, aff.key or f"place:{norm(aff.text)}", None
+            else:
+                pos, of_key, org = self._title_prefix(m, pos, by_start)
             if org is not None:
                 found.append(org)
             if of_key and of_key.startswith("org:"):
@@ -509,6 +554,21 @@ class NameFinder:
             if m.title:
                 m.ctx_of = self._owner_before(m, mentions)
         return found
+
+    def _affiliation(self, pos: int) -> Mention | None:
+        """ベックシュタイン・バイエルン州首相, テルチック・ミュンヘン安全保障会議議長: after the ・ that ends a name,
+        a place or organization the gazetteer does not know, named by its kind, then the post."""
+        if self.text[pos: pos + 1] != "・":
+            return None
+        t = self.titles.match(self.text, pos + 1)
+        name = self.text[pos + 1: t.base] if t is not None else ""
+        if len(name) < 3 or not re.match(f"[{KATA}]", name) or self.g.lookup(name) is not None:
+            return None
+        if self.org_suffix.search(name):
+            return _mention(pos + 1, t.base, name, "Organization", key=f"org:{norm(name)}", source="title-org")
+        if self.lex.regex("place_kind_suffixes", "{}$").search(name):
+            return _mention(pos + 1, t.base, name, "Place", source="title-place")
+        return None
 
     def _gloss_is_short_name(self, mentions: list[Mention], a: int, b: int, org_key: str) -> None:
         """国家安全保障国防会議(NSDC)書記: the name in brackets between name and title is the organization's
@@ -531,7 +591,7 @@ class NameFinder:
         gloss = re.match(r"[(（][A-Za-z][^()（）]{0,80}[)）]", text[pos:])
         if gloss:  # 王毅(Wang Yi)外交部長
             pos += gloss.end()
-        if text[pos: pos + 1] == "・" and by_start.get(pos + 1) is not None:
+        if text[pos: pos + 1] == "・" and by_start.get(pos + 1) is not None and self._affiliation(pos) is None:
             pos += 1  # プーチン・ロシア大統領
         return pos
 
@@ -586,9 +646,28 @@ class NameFinder:
                 if t2 is not None and re.match(f"[{KANJI}{KATA}]", text[t2.end: t2.end + 1]):
                     t2 = None
             if t2 is None:
-                return pos
+                return self._bracketed_title(m, pos)
             m.more_titles.append(t2.title)
             pos = t2.end
+
+    def _bracketed_title(self, m: Mention, pos: int) -> int:
+        """A further post in brackets after the title, maybe with its state or organization:
+        国務委員長(朝鮮労働党総書記), 政務官(総理特使)."""
+        text = self.text
+        if text[pos: pos + 1] not in "(（" or pos >= len(text):
+            return pos
+        a, owner = pos + 1, None
+        n = self._name_re.match(text, a)
+        e = self.g.lookup(n.group(0)) if n else None
+        if e is not None and e.type in ("State", "Organization") and self.titles.known_at(text, n.end()):
+            a, owner = n.end(), e.key
+        t = self.titles.match(text, a, self.bounds)
+        if t is None or text[t.end: t.end + 1] not in ")）":
+            return pos
+        m.more_titles.append(t.title)
+        if owner:
+            m.title_of[t.title] = owner
+        return t.end + 1
 
     def _owner_before(self, m: Mention, mentions: list[Mention]) -> str | None:
         """ロシアのラブロフ外相: a state or organization with の right before the name."""

@@ -50,6 +50,7 @@ class Mention:
     entity: int | None = None  # filled by resolution
     via_compound: bool = False
     more_titles: list[str] = field(default_factory=list)  # further posts joined by 兼 or listed with 、
+    title_of: dict[str, str] = field(default_factory=dict)  # whose a further post is, when written with it
 
     def __post_init__(self) -> None:
         if not self.ext_end:
@@ -153,7 +154,9 @@ class Recognizer:
         finder = NameFinder(self.g, self.titles, doc, text, published)
         rec.person_token_spans = finder.person_tokens
         mentions = finder.find()
-        mentions = sorted([*mentions, *finder.attach_titles(mentions)], key=lambda x: x.start)
+        named = finder.attach_titles(mentions)  # organizations and places named between a name and its title
+        mentions = sorted([*(m for m in mentions if not any(a.start <= m.start and m.end <= a.end for a in named)),
+                           *named], key=lambda x: x.start)
         mentions = finder.drop_orgs_inside_titles(mentions)
         self._set_particles(text, mentions)
         rec.mentions = [m for m in mentions if _keep(m)]

@@ -202,6 +202,8 @@ class Resolver:
         t = m.text
         if m.source == "surname":
             return True
+        if m.source == "byline":
+            return False  # a staff credit names its own person, however short (林)
         if re.search(r"[・＝=]", t) or m.reading:
             return False
         if re.fullmatch(rf"[{KANJI}]{{1,2}}", t):

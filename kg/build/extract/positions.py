@@ -79,8 +79,8 @@ def extract_positions(ctx: DocContext) -> list[PositionStatement]:
             if hit:
                 canonical, of = hit[0] if not longer else canonical, hit[1]
         of = of or _whose_by_post(ctx, m, e.key, title)
-        if of is None:
-            continue
+        if of is None or of.startswith("place:"):
+            continue  # a region's post (州首相): the ontology's posts are in states and organizations
         inline = bool(m.of_key)
         _add(ctx, found, e.key, canonical, of, ctx.sentence(m.start), title=title,
              rule="position.title-inline" if inline else "position.title-context", confidence=0.9 if inline else 0.75)
@@ -110,7 +110,7 @@ def _titles_seen(ctx: DocContext) -> tuple[dict[str, set[str]], dict[tuple[str, 
 def _whose(ctx: DocContext, m: Mention, holder: str, title: str, canonical: str,
            explicit_of: dict[tuple[str, str], str]) -> str | None:
     """Whose post the text says it is: inside the title, earlier for the same person, or with の before."""
-    of = m.of_key or explicit_of.get((holder, canonical)) or m.ctx_of
+    of = m.title_of.get(title) or m.of_key or explicit_of.get((holder, canonical)) or m.ctx_of
     if title != m.title and m.of_key and m.of_key.startswith("org:"):
         # 共産党政治局員兼外相: the party's post, then a post of the party's state
         first, this = ctx.gaz.post(m.title or ""), ctx.gaz.post(title)
@@ -125,26 +125,31 @@ def _whose_by_post(ctx: DocContext, m: Mention, holder: str, title: str) -> str 
     post = ctx.gaz.post(title)
     if post is None:
         return None
-    if post.org_hint:
+    if post.org_hint and not post.org_hint.startswith("state:"):
         return post.org_hint
     if post.rank not in STATE_LEVEL_RANKS:
-        return None
+        return post.org_hint
     gz = ctx.gaz.entries.get(holder)
     if gz and gz.state:
         return f"state:{gz.state}"
-    return _side_of(ctx, m)
+    return _side_of(ctx, m) or post.org_hint
 
 
 def _side_of(ctx: DocContext, m: Mention) -> str | None:
     """The state whose side or delegation the sentence lists the person in: パラオ側から、マルグ外相 /
-    米国側は、トランプ氏の他、ウィトコフ大統領特使 / ウクライナ代表団には、…経済相; or 中国から温家宝首相が."""
+    米国側は、トランプ氏の他、ウィトコフ大統領特使 / ウクライナ代表団には、…経済相; or 中国から温家宝首相が;
+    or the state the sentence is set in, for the people met there, not for its subject (チリでは、
+    ロペス大統領と会談し / チリを訪問し、ロペス大統領を表敬した: the host's post, not the visitor's)."""
     sent = ctx.sentence(m.start)
     side = ctx.lex.regex("side_markers")
     source = ctx.lex.regex("source_markers")
+    topic = ctx.lex.regex("setting_markers")
     for s in reversed(ctx.mentions_between(sent.start, m.start)):
         if s.type != "State" or s.via_compound:
             continue
         if side.match(ctx.text, s.ext_end):
+            return s.key
+        if topic.match(ctx.text, s.ext_end) and m.particle not in ("は", "が", "も", "から"):
             return s.key
         src = source.match(ctx.text, s.ext_end)
         if src and re.fullmatch(r"[、,\s]?", ctx.text[src.end(): m.start]):
