@@ -337,6 +337,9 @@ VISITS = [
     # the people a traveller goes with travel too
     ("安倍首相は、河野外相とともにタイとベトナムを訪問した。", "2018-09-01",
      {(ABE, "state:TH"), (ABE, "state:VN"), ("person:河野", "state:TH"), ("person:河野", "state:VN")}),
+    # a first-person report of a trip with a delegation listed with ・: each member travels
+    ("先月、武部自民党幹事長・冬柴公明党幹事長とともにタイとベトナムを訪問してきました。", "2006-09-01",
+     {("person:武部", "state:TH"), ("person:冬柴", "state:VN")}),
     # the next sentence has no subject of its own
     ("茂木外相は10日、タイを訪問した。翌日にはベトナムを訪れた。", "2024-05-12",
      {("person:茂木", "state:TH"), ("person:茂木", "state:VN")}),

@@ -447,7 +447,7 @@ class NameFinder:
             if not 1 <= len(name) <= 4:
                 return None
             return _mention(b - len(name), b, name, "Person", key=self._official_by_title(name, b), source="titled")
-        run = re.search(rf"(?:^|(?<=[の、，,\s」』]))([{KANJI}]{{2,3}})$", text[max(0, pos - 4): pos])
+        run = re.search(rf"(?:^|(?<=[の、，,\s」』・]))([{KANJI}]{{2,3}})$", text[max(0, pos - 4): pos])
         if not run or any(self.taken[pos - len(run.group(1)): pos]):
             return None
         a = pos - len(run.group(1))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from kg.build.extract.listing import listed_with
+
 if TYPE_CHECKING:
     from kg.build.extract.context import DocContext
     from kg.build.recognize import Mention
@@ -29,7 +31,8 @@ def protagonist(ctx: DocContext) -> str | None:
     companions = ctx.lex["companion_markers"]
     led = [m for m in opening if ctx.is_person(m) and ctx.text.startswith(tuple(companions), m.ext_end)]
     if led:
-        return ctx.key(led[0])  # AとともにBを訪問してきました: the party the narrator went with
+        # A・BとともにXを訪問してきました: the party the narrator went with, led by the first named
+        return ctx.key(listed_with(ctx, [m for m in opening if ctx.is_person(m)], led[0])[0])
     persons = [m for m in opening if ctx.is_person(m) and m.particle in ("の", "")]
     if persons and not any(m.particle in ("は", "が") and ctx.is_person(m) for m in opening):
         return ctx.key(persons[0])  # a headline or lead naming its protagonist: 高村外務大臣の…会議出席, 王外相の来日が

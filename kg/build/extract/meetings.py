@@ -32,19 +32,12 @@ from kg.build.extract.common import (
     status_near,
 )
 from kg.build.extract.context import DocContext
+from kg.build.extract.listing import JOINED_WITH_TO, LIST_GAP, items_of, listed_with
 from kg.build.extract.merging import EventCandidate, meeting_statement, merge_events
 from kg.build.extract.triggers import Trigger, apply_rules, rule
 from kg.build.gazetteer import Post
 from kg.build.recognize import Mention
 from kg.records import MeetingStatement, PositionStatement
-
-#: と between two listed parties, after the first one's gloss in brackets if any
-_JOINED_WITH_TO = re.compile(r"(?:[(（][^()（）]{0,80}[)）])?と(?:[^、。とはが]{1,12}の)?")
-#: a gloss in brackets after a name: ブヤノビッチ大統領(H.E. Mr. Filip Vujanovic, President of Montenegro)
-GLOSS = re.compile(r"[(（][^()（）]{0,80}[)）]")
-#: what may stand between two listed names before the list word: a title the gazetteer does not know
-#: (ポーター・豪首相付政務次官、), a gloss in brackets; never a particle, a verb or a sentence end
-LIST_GAP = r"(?:[^\s、。,，はがをにでとの「」()（）]{0,14})?(?:" + GLOSS.pattern + ")?{}"
 
 
 @dataclass
@@ -342,31 +335,10 @@ def split_or_one(ctx: DocContext, t: Trigger, scope: MeetingScope, subject: list
 
 
 
-def listed_with(ctx: DocContext, ms: list[Mention], p: Mention) -> list[Mention]:
-    """``p`` and the parties listed right before it with 、, や or と (A、Bと / A、トルコのBは), in text order;
-    a state or organization owning the next name (トルコのB) is part of that name, not an item."""
-    out = [p]
-    joiner = ctx.lex.regex("list_joiners", LIST_GAP)
-    nxt = p
-    ms = _items(ms)
-    for m in reversed(ms[: ms.index(p)] if p in ms else []):
-        if m.particle == "の" and m.ext_end + 1 == nxt.start and m.type in ("State", "Organization"):
-            nxt = m
-            continue
-        if m.type == "State" and not m.particle:
-            continue  # a state written into a title inside the list
-        if (m.type != "State" or p.type == "State") and joiner.fullmatch(ctx.text, m.ext_end, nxt.start):
-            out.insert(0, m)  # a list of states (日本とロシアの間で) has states for items
-            nxt = m
-            continue
-        break
-    return out
-
-
 def joined_with_to(ctx: DocContext, items: list[Mention]) -> bool:
     """Whether listed parties are joined by と (AとBと会談: together) rather than 、 or や (in turn)."""
     items = sorted(items, key=lambda m: m.start)
-    return any(_JOINED_WITH_TO.fullmatch(ctx.text, a.ext_end, b.start) is not None for a, b in zip(items, items[1:]))
+    return any(JOINED_WITH_TO.fullmatch(ctx.text, a.ext_end, b.start) is not None for a, b in zip(items, items[1:]))
 
 
 def parties_before(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list[Mention]:
@@ -449,13 +421,6 @@ def _compound_subject(ctx: DocContext, lo: int, a: int) -> tuple[list[str], str 
     return (states, subj.group(2)) if len(states) >= 2 else None
 
 
-def _items(ms: list[Mention]) -> list[Mention]:
-    """Mentions as list items: a post or state written inside a named person's title (トゥイラエパ・サモア首相)
-    is part of that person's item."""
-    return [m for m in ms if not any(o is not m and o.type == "Person" and o.start <= m.start and m.end <= o.ext_end
-                                     for o in ms)]
-
-
 def listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -> list[Mention]:
     """The partners and the parties listed before each with a comma or や (A、B、Cと, AやBなどと: A and B
     too); a state or organization owning the next name (ロシアのプーチン大統領) is part of that name."""
@@ -465,7 +430,7 @@ def listed_before(ctx: DocContext, ms: list[Mention], partners: list[Mention]) -
         if p.particle not in ("と", "とも"):
             continue
         nxt = p
-        items = _items(ms)
+        items = items_of(ms)
         for m in reversed(items[: items.index(p)] if p in items else []):
             if m.particle == "の" and m.ext_end + 1 == nxt.start and m.type in ("State", "Organization"):
                 nxt = m  # the owner of the next item

@@ -23,7 +23,7 @@ import re
 from kg.build.extract.clause import mentions_in
 from kg.build.extract.common import date_near, negated, past_sentence, plausible_date, status_near
 from kg.build.extract.context import DocContext
-from kg.build.extract.meetings import listed_with
+from kg.build.extract.listing import listed_with
 from kg.build.extract.merging import EventCandidate, merge_events, visit_statement
 from kg.build.extract.triggers import Trigger, apply_rules, rule
 from kg.build.recognize import Mention, Sentence
