@@ -338,6 +338,21 @@ def test_a_node_named_by_every_article_streams_its_mentions_in_file_order(tmp_pa
     assert not any(t.predicate == ox.NamedNode(dip + "mentionedIn") for t in head)
 
 
+def test_the_external_sort_merges_its_runs_when_there_are_many(tmp_path: Path) -> None:
+    import random
+
+    from kg.build.merge import ExternalSorter
+
+    rng = random.Random(3)
+    lines = [b"%08d line\n" % rng.randrange(10**8) for _ in range(5000)]
+    sorter = ExternalSorter(tmp_path, run_bytes=2000, max_runs=4)
+    for line in lines:
+        sorter.add(line)
+    assert 1 <= len(sorter.runs) < 4
+    assert list(sorter) == sorted(lines)
+    assert not list(tmp_path.iterdir()), "the runs are removed once read"
+
+
 def test_a_large_merged_node_written_in_parts_is_the_same_graph(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A merged node of more than _SUBJECT_TRIPLES triples is written in parts: graph.ttl and

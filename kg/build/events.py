@@ -220,7 +220,7 @@ class EventTable:
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path)
         self.db.executescript(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8000;"
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2000;"
             "CREATE TABLE report (family TEXT NOT NULL, doc_id TEXT NOT NULL, idx INTEGER NOT NULL,"
             " event_class TEXT, start TEXT, end_ TEXT, location TEXT, status TEXT NOT NULL, published TEXT);"
             "CREATE TABLE member (doc_id TEXT NOT NULL, idx INTEGER NOT NULL, cluster INTEGER NOT NULL);"

@@ -38,9 +38,10 @@ _FIRST_ONLY = {ox.NamedNode(str(p)) for p in (DIP.startDate, DIP.endDate, DIP.st
 class ExternalSorter:
     """Byte lines sorted on disk: runs of at most ``run_bytes`` sorted in memory, then merged."""
 
-    def __init__(self, folder: Path, run_bytes: int = 32 << 20) -> None:
+    def __init__(self, folder: Path, run_bytes: int = 8 << 20, max_runs: int = 256) -> None:
         self.folder = folder
         self.run_bytes = run_bytes
+        self.max_runs = max_runs  # more runs are merged into one first: a merge opens every run at once
         self.buf: list[bytes] = []
         self.size = 0
         self.runs: list[Path] = []
@@ -60,6 +61,18 @@ class ExternalSorter:
             fh.writelines(self.buf)
         self.runs.append(Path(name))
         self.buf, self.size = [], 0
+        if len(self.runs) >= self.max_runs:
+            fd, name = tempfile.mkstemp(prefix="run-", suffix=".txt", dir=self.folder)
+            files = [p.open("rb") for p in self.runs]
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.writelines(heapq.merge(*files))
+            finally:
+                for f in files:
+                    f.close()
+                for p in self.runs:
+                    p.unlink(missing_ok=True)
+            self.runs = [Path(name)]
 
     def __iter__(self) -> Iterator[bytes]:
         if not self.runs:

@@ -548,8 +548,7 @@ class LocalRunner:
 
     def prepare(self) -> None:
         """Fork the mapping workers now, before the corpus step reads the documents: a worker forked
-        later would start with a copy of the event records of the whole corpus (30,000 articles:
-        171 MB a worker instead of 90 MB)."""
+        later would start with a copy of whatever the build's process holds by then."""
         if self.procs > 1 and self._pool is None:
             self._pool = _new_pool(self.procs)
 
@@ -646,9 +645,9 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     chunk, kg.build.chunks; cached in OUTDIR/.kg-cache by its text, metadata and the extractor), then
     mapped into its own graph, validated and serialised (cached too, with the events it shares with
     other articles). The corpus step works on small records and on disk: events are clustered from
-    their records (kg.build.events), the nodes several articles share are merged by an external sort
-    (kg.build.merge), and every file is written article by article into OUTDIR's staging folder.
-    Memory therefore does not grow with the corpus beyond those records.
+    their records, kept in a table on disk (kg.build.events.EventTable), the nodes several articles
+    share are merged by an external sort (kg.build.merge), and every file is written article by
+    article into OUTDIR's staging folder. Its Python objects therefore do not grow with the corpus.
 
     ``jobs``: how many processes work at once (None: one per core), for parsing and for mapping and
     validation; 1 does everything in this process. With ``use_cache``, a rebuild redoes only the
