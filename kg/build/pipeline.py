@@ -975,7 +975,7 @@ def _empty_report() -> Graph:
 
 _CORPUS_PREDICATES = {str(p) for p in (RDF.type, RDFS.label, DIP.isoCode, DIP.startDate, DIP.endDate, DIP.status)}
 #: Merged triples serialised at a time (also fewer than 2,000 subjects when some are large).
-_CHUNK_TRIPLES = 50_000
+_CHUNK_TRIPLES = 10_000
 #: A merged node with more triples than this (its dip:mentionedIn, one per article that names it) is
 #: written in parts of this size: in Turtle the subject opens each part again, in JSON-LD each part is
 #: a node object with the same @id.
