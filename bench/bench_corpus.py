@@ -309,6 +309,10 @@ def main() -> int:
     for name, value, target, _ in rows:
         say(f"| {name} | {value:.2f} | ≤ {target} | {'pass' if value <= target else 'FAIL'} |")
     results["ratios"] = {name: value for name, value, _, _ in rows}
+    # the one-process target (`--jobs 1 --sizes 500,4000`): peak RSS per added article
+    growth = (big["peak_rss_mb"] - small["peak_rss_mb"]) * 1024 / (sizes[-1] - sizes[0])
+    results["peak_rss_kb_per_added_article"] = growth
+    say(f"\npeak RSS per added article, {lo} -> {hi}: {growth:.1f} KB (target with --jobs 1: <= 2 KB)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=str) + "\n")
     return 0 if all(v <= t for _, v, t, _ in rows) else 1

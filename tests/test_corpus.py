@@ -267,6 +267,111 @@ def test_clustering_is_linear_in_the_reports_of_one_pair() -> None:
     assert len({id(c) for c in clusters.values()}) == 10_000
 
 
+def test_the_on_disk_event_table_clusters_as_the_records_in_memory(tmp_path: Path) -> None:
+    """The build keeps the event records in a table on disk: the same clusters, article by article, as
+    clustering the records in memory, on a mix of dated, partial-date, undated, place and kind cases."""
+    import random
+
+    from kg.build.events import EventReport, EventTable, cluster_reports
+
+    rng = random.Random(7)
+    pairs = [("person:河野", "person:王毅"), ("person:A", "person:B"), ("person:A", "person:C")]
+    reports = []
+    for d in range(600):
+        published = f"2018-0{rng.randint(1, 3)}-{rng.randint(10, 28)}"
+        for i in range(rng.randint(1, 3)):
+            if rng.random() < 0.2:
+                fam = ("visit", rng.choice(["person:A", "person:B"]), rng.choice(["state:KP", "state:CN", ""]))
+                cls = None
+            else:
+                kind = "call" if rng.random() < 0.2 else "meeting"
+                fam = ("meeting", kind, *rng.choice(pairs))
+                cls = "PhoneCall" if kind == "call" else rng.choice(["Meeting", "Summit"])
+            roll = rng.random()
+            start = (None if roll < 0.3 else published[:7] if roll < 0.4 else
+                     f"{published[:8]}{rng.randint(10, 28)}")
+            loc = rng.choice([None, "place:北京", "place:東京"])
+            reports.append(EventReport(f"doc{d:04d}", i, fam, cls, start, None, loc,
+                                       rng.choice(["held", "planned"]), published))
+    expected = cluster_reports(reports)
+    assert len({id(c) for c in expected.values()}) > 50, "the mix has events reported by several articles"
+    table = EventTable(tmp_path / "events.sqlite")
+    for d in sorted({r.doc_id for r in reports}):
+        table.add(r for r in reports if r.doc_id == d)
+    assert table.cluster() == len(expected)
+    got = {(d, i): c for d in sorted({r.doc_id for r in reports}) for i, c in table.clusters_of(d).items()}
+    table.close()
+    assert got == expected
+
+
+def test_a_node_named_by_every_article_streams_its_mentions_in_file_order(tmp_path: Path) -> None:
+    """The merged node of an official named by 3,000 articles: its dip:mentionedIn triples come from
+    disk, in the order of their object, among its other triples as every file orders them, once each."""
+    import pyoxigraph as ox
+
+    from kg.build.merge import SharedNodes, merge_subject
+    from kg.rdfio import ox_order
+
+    s = "<https://w3id.org/dipkg/id/person/Q1>"
+    dip = "https://w3id.org/dipkg/ontology#"
+    lines = []
+    for seq in range(3000):
+        doc = f"<https://w3id.org/dipkg/id/doc/d{(seq * 7919) % 3000}>"  # not in the articles' order
+        lines.append((f"{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{dip}Official> .\n"
+                      f"{s} <http://www.w3.org/2000/01/rdf-schema#label> \"name {seq % 3}\"@ja .\n"
+                      f"{s} <{dip}mentionedIn> {doc} .\n{s} <{dip}mentionedIn> {doc} .\n"
+                      f"{s} <{dip}wikidataId> \"Q1\" .\n").encode())
+    shared = SharedNodes(tmp_path)
+    shared.sorter.run_bytes = 1 << 16  # several runs on disk
+    for seq, nt in enumerate(lines):
+        shared.add(seq, nt + b"<https://w3id.org/dipkg/id/state/JP> <%s> \"x\" .\n" % f"{dip}name".encode())
+    nodes = []
+    for node in shared.subjects():
+        nodes.append((node.head, node.articles, list(node.triples())))
+    assert len(shared.sorter.runs) > 1
+    (head, articles, triples), (_, jp_articles, jp) = nodes
+    assert articles == 3000 and jp_articles == 3000 and len(jp) == 1
+    expected = merge_subject([line for nt in lines for line in nt.splitlines(keepends=True)])
+    assert triples == expected
+    assert sorted(triples, key=ox_order) == triples
+    assert sum(1 for t in triples if t.predicate == ox.NamedNode(dip + "mentionedIn")) == 3000
+    assert not any(t.predicate == ox.NamedNode(dip + "mentionedIn") for t in head)
+
+
+def test_the_external_sort_merges_its_runs_when_there_are_many(tmp_path: Path) -> None:
+    import random
+
+    from kg.build.merge import ExternalSorter
+
+    rng = random.Random(3)
+    lines = [b"%08d line\n" % rng.randrange(10**8) for _ in range(5000)]
+    sorter = ExternalSorter(tmp_path, run_bytes=2000, max_runs=4)
+    for line in lines:
+        sorter.add(line)
+    assert 1 <= len(sorter.runs) < 4
+    assert list(sorter) == sorted(lines)
+    assert not list(tmp_path.iterdir()), "the runs are removed once read"
+
+
+def test_a_large_merged_node_written_in_parts_is_the_same_graph(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merged node of more than _SUBJECT_TRIPLES triples is written in parts: graph.ttl and
+    graph.jsonld still hold the same graph as when it is written whole."""
+    import kg.build.pipeline as pipeline
+    from kg.rdfio import parse_rdf_file
+
+    corpus = write_corpus(tmp_path / "c.jsonl", [R1, R2, R3, OTHER])
+    whole = tmp_path / "whole"
+    build([corpus], whole, use_cache=False, jobs=1)
+    monkeypatch.setattr(pipeline, "_SUBJECT_TRIPLES", 2)
+    parts = tmp_path / "parts"
+    build([], parts, statements_file=whole / "statements.jsonl", jobs=1)
+    assert (parts / "graph.ttl").read_bytes() != (whole / "graph.ttl").read_bytes()
+    for name, fmt in (("graph.ttl", "turtle"), ("graph.jsonld", "json-ld")):
+        a, b = parse_rdf_file(whole / name, fmt), parse_rdf_file(parts / name, fmt)
+        assert len(a) == len(b) > 100 and set(a) == set(b), name
+
+
 def test_progress_is_plain_lines_off_a_terminal_and_nothing_with_quiet(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner

@@ -310,3 +310,19 @@ def test_write_store_refuses_triples_outside_named_graphs_in_article_files(tmp_p
     with pytest.raises(ValueError, match="triples outside named graphs"):
         write_store(tmp_path / "store", merged, [articles])
     assert not (tmp_path / "store" / "manifest.json").exists()
+
+
+def test_write_store_counts_as_it_loads(tmp_path: Path) -> None:
+    """The manifest's counts come from the load, not from reading the store again: they equal what the
+    store holds; a per-article triple outside named graphs that the merged graph has is accepted."""
+    merged = tmp_path / "graph.ttl"
+    merged.write_text("<urn:a> <urn:p> <urn:b> .\n<urn:a> <urn:p> <urn:c> .\n", encoding="utf-8")
+    articles = tmp_path / "graph.trig"
+    articles.write_text("<urn:a> <urn:p> <urn:b> .\n<urn:d1> { <urn:a> <urn:p> <urn:b> . }\n"
+                        "<urn:d2> { <urn:a> <urn:p> <urn:c> . <urn:x> <urn:p> <urn:y> . }\n", encoding="utf-8")
+    manifest = write_store(tmp_path / "store", merged, [articles])
+    store = ox.Store.read_only(str(tmp_path / "store" / "oxigraph"))
+    assert manifest["triples"] == len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))) == 2
+    assert manifest["quads"] == len(store) == 5
+    assert manifest["named_graphs"] == len(list(store.named_graphs())) == 2
+    del store

@@ -559,8 +559,7 @@ class LocalRunner:
 
     def prepare(self) -> None:
         """Fork the mapping workers now, before the corpus step reads the documents: a worker forked
-        later would start with a copy of the event records of the whole corpus (30,000 articles:
-        171 MB a worker instead of 90 MB)."""
+        later would start with a copy of whatever the build's process holds by then."""
         if self.procs > 1 and self._pool is None:
             self._pool = _new_pool(self.procs)
 
@@ -665,9 +664,9 @@ def build(inputs: list[Path], outdir: Path, *, statements_file: Path | None = No
     chunk, kg.build.chunks; cached in OUTDIR/.kg-cache by its text, metadata and the extractor), then
     mapped into its own graph, validated and serialised (cached too, with the events it shares with
     other articles). The corpus step works on small records and on disk: events are clustered from
-    their records (kg.build.events), the nodes several articles share are merged by an external sort
-    (kg.build.merge), and every file is written article by article into OUTDIR's staging folder.
-    Memory therefore does not grow with the corpus beyond those records.
+    their records, kept in a table on disk (kg.build.events.EventTable), the nodes several articles
+    share are merged by an external sort (kg.build.merge), and every file is written article by
+    article into OUTDIR's staging folder. Its Python objects therefore do not grow with the corpus.
 
     ``jobs``: how many processes work at once (None: one per core), for parsing and for mapping and
     validation; 1 does everything in this process. With ``use_cache``, a rebuild redoes only the
@@ -810,31 +809,26 @@ def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: Bui
     """Everything after extraction, streamed: statements.jsonl and the event records (first pass over
     the documents), then each article mapped, validated and written (second pass), then the shared
     nodes merged and the union graph written."""
-    from kg.build.events import cluster_reports, event_reports
+    from kg.build.events import EventTable, event_reports
     from kg.build.merge import SharedNodes
     from kg.build.validate import merge_reports, report_results, summary_of
 
     staging = out.staging
-    # pass 1: statements.jsonl as read, and the records clustering needs
-    reports = []
+    tmp = out.tmpdir()
+    # pass 1: statements.jsonl as read, and the records clustering needs, in a table on disk
+    events = EventTable(tmp / "events.sqlite")
     n_docs = n_statements = 0
     with (staging / "statements.jsonl").open("wb") as fh:
         for ds in documents():
             fh.write(statements_jsonl([ds]).encode("utf-8"))
-            reports.extend(event_reports(ds))
+            events.add(event_reports(ds))
             n_docs += 1
             n_statements += len(ds.statements)
-    clusters = cluster_reports(reports)
-    del reports
-    by_doc: dict[str, dict[int, EventCluster]] = {}
-    for (doc_id, i), cl in clusters.items():
-        by_doc.setdefault(doc_id, {})[i] = cl
-    del clusters
+    events.cluster()
 
     # pass 2: each article mapped and validated (cached with its clusters), written as it comes, in order
     prefixes = instance_prefixes(base)
     header = prefix_header(prefixes)
-    tmp = out.tmpdir()
     shared = SharedNodes(tmp)
     counts: Counter[str] = Counter()
     report_parts: list[bytes] = []
@@ -845,7 +839,7 @@ def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: Bui
 
     def tasks() -> Iterator[tuple]:
         for ds in documents():
-            yield ds, by_doc.get(ds.article.doc_id, {}), base, validate
+            yield ds, events.clusters_of(ds.article.doc_id), base, validate
 
     def results() -> Iterator[ArticleResult]:
         if cache is None:
@@ -894,6 +888,7 @@ def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: Bui
             removed.extend(res.removed)
             bar.update()
     bar.close()
+    events.close()
 
     # the shared nodes, merged; the union graph: shared nodes first, then each article's own subjects
     bar = Progress(progress, "merging shared nodes", None, unit="node")
@@ -911,16 +906,24 @@ def _corpus_step(documents: Callable[[], Iterator[DocumentStatements]], out: Bui
                 chunk.clear()
 
         n_chunk = 0
-        for triples, n_articles in shared.subjects():
-            chunk.extend(triples)
+        for node in shared.subjects():
+            # a node named by every article: its dip:mentionedIn triples come from disk as they are
+            # written, and a node of more than _SUBJECT_TRIPLES triples is written in parts
+            part: list = []
+            for t in node.triples():
+                part.append(t)
+                if len(part) >= _SUBJECT_TRIPLES:
+                    chunk.extend(part)
+                    part.clear()
+                    flush()
+            chunk.extend(part)
             n_chunk += 1
-            for t in triples:
+            for t in node.head:
                 if t.predicate.value == _RDF_TYPE and t.object.value.startswith(str(DIP)):
                     counts[t.object.value[len(str(DIP)):]] += 1
-            if validate and n_articles > 1:
-                # only what the corpus shapes read: a node named by every article has as many
-                # dip:mentionedIn triples, which are not kept waiting for the check
-                merged_check.append([t for t in triples if t.predicate.value in _CORPUS_PREDICATES])
+            if validate and node.articles > 1:
+                # only what the corpus shapes read
+                merged_check.append([t for t in node.head if t.predicate.value in _CORPUS_PREDICATES])
                 if len(merged_check) >= 2000:
                     corpus_report.append(_check_merged(merged_check))
                     merged_check = []
@@ -1015,7 +1018,11 @@ _CORPUS_PREDICATES = {str(p) for p in (RDF.type, RDFS.label, DIP.isoCode, DIP.st
                                         DIP.isoAlpha3, DIP.cowCode, DIP.gwCode, DIP.geonamesId, DIP.latitude,
                                         DIP.longitude, DIP.ploverEvent)}
 #: Merged triples serialised at a time (also fewer than 2,000 subjects when some are large).
-_CHUNK_TRIPLES = 50_000
+_CHUNK_TRIPLES = 10_000
+#: A merged node with more triples than this (its dip:mentionedIn, one per article that names it) is
+#: written in parts of this size: in Turtle the subject opens each part again, in JSON-LD each part is
+#: a node object with the same @id.
+_SUBJECT_TRIPLES = 10_000
 
 
 @contextlib.contextmanager
