@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kg.build.extract.article import spokesperson
 from kg.build.extract.clause import attached, clause_subjects
 from kg.build.extract.common import (
     date_near,
@@ -378,8 +379,8 @@ def _earlier_topic(ctx: DocContext, t: Trigger, scope: MeetingScope, partners: l
         topic = [m for m in around if m.particle == "は" and ctx.is_person(m)]
         # a topic of several (A及びBは) is no one party to carry on: the frame asks the article instead
         if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners} and len(
-                listed_with(ctx, around, topic[0])) == 1:
-            return topic[:1]
+                listed_with(ctx, around, topic[0])) == 1 and not spokesperson(ctx, topic[0]):
+            return topic[:1]  # a spokesperson's topic is what others do: not carried on as a party
     return []
 
 
