@@ -260,6 +260,10 @@ MEETINGS = [
     # a call received from the partner
     ("茂木外相は、ブリンケン国務長官から電話を受けた。", "2021-03-01",
      {"person:茂木", "person:ブリンケン"}, "PhoneCall", None, "held", "meeting.frame"),
+    # a partner whose title the gazetteer does not know, with a long gloss in brackets before the marker
+    ("茂木外相は、ルトノ副首相兼外務・経済統合相(H.E. Ms. Retno Marsudi, Deputy Prime Minister and Minister of "
+     "Foreign Affairs and Economic Integration of the Republic)と会談した。", "2020-06-01",
+     {"person:茂木", "person:ルトノ"}, "Meeting", None, "held", "meeting.frame"),
     # a message given by telephone to the partner marked に is a call
     ("ブリンケン国務長官は中国の王毅政治局員に直接、電話で訪問の延期を伝えた。", "2023-02-04",
      {"person:ブリンケン", "person:王毅"}, "PhoneCall", None, "held", "meeting.frame"),

@@ -13,9 +13,11 @@ says the meeting is one of several parties (三者協議, 3カ国外相会合).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from kg.build.extract.clause import attached, clause_subjects
+from kg.build.extract.listing import LIST_GAP
 from kg.build.extract.meetings import (
     MeetingScope,
     is_party,
@@ -110,6 +112,11 @@ def _between(ctx: DocContext, ms: list[Mention]) -> list[str]:
 def _marked(ctx: DocContext, t: Trigger, m: Mention) -> bool:
     if m.particle in t.marks and m.particle:
         return True
+    if not m.particle and [x for x in t.marks if x]:
+        # ルクシッチ副首相兼外務・欧州統合相(H.E. …)と: a title the gazetteer does not know, then the marker
+        marks = "|".join(re.escape(x) for x in sorted(t.marks, key=len, reverse=True) if x)
+        if re.match(LIST_GAP.replace("{}", f"(?:{marks})(?![はがをにで])"), ctx.text[m.ext_end: t.start]):
+            return True
     # パロリン国務長官表敬: the partner written right before a word that takes it with no particle
     return "" in t.marks and m.ext_end == t.start
 
