@@ -322,6 +322,7 @@ def test_not_these_meetings(extract, text: str) -> None:
     "茂木外相は記者団に電話の内容を説明した。",
     # the spokesperson who announced a meeting is not carried on as its party
     "ホワイトハウスのギブズ報道官は6日、会見した。しかし、鳩山首相との会談には言及しなかった。",
+    "ギブズ報道官は6日、大統領が胡錦濤国家主席、メルケル首相らと会談すると発表した。",
 ])
 def test_words_that_name_no_meeting_here(extract, text: str) -> None:
     assert of_kind(extract(text), MeetingStatement) == []

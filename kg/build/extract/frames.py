@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from kg.build.extract.article import spokesperson
 from kg.build.extract.clause import attached, clause_subjects
 from kg.build.extract.listing import LIST_GAP
 from kg.build.extract.meetings import (
@@ -126,7 +127,8 @@ def frame_subject(ctx: DocContext, t: Trigger, ms: list[Mention], partners: set[
     (Bと会談したA氏は), the sentence's topic, else the article's protagonist."""
     ph = ctx.parse.at(t.start) if ctx.parse else None
     found = [m for m in clause_subjects(ctx, ph) if m.end <= t.start] if ph else []
-    found = [m for m in found if (is_party(ctx, m) or party_key(ctx, m)) and party_key(ctx, m) not in partners]
+    found = [m for m in found if (is_party(ctx, m) or party_key(ctx, m)) and party_key(ctx, m) not in partners
+             and not spokesperson(ctx, m)]
     if found:
         sent = ctx.sentence(t.start)
         around = [m for m in ctx.mentions_between(sent.start, sent.end) if is_party(ctx, m)]
@@ -134,7 +136,8 @@ def frame_subject(ctx: DocContext, t: Trigger, ms: list[Mention], partners: set[
     else:
         found = _relative_head(ctx, t, partners)
     if not found:
-        found = [m for m in ms if m.particle in ("は", "が") and party_key(ctx, m) not in partners]
+        found = [m for m in ms if m.particle in ("は", "が") and party_key(ctx, m) not in partners
+                 and not spokesperson(ctx, m)]
     keys = [k for k in dict.fromkeys(party_key(ctx, m) for m in found) if k]
     if keys:
         return keys

@@ -211,7 +211,7 @@ def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list
     partners = [m for m in ms if m.particle in ("と", "とも", "との") and attached(ctx, m, t.start)]
     if not partners:
         return []
-    subjects = [m for m in ms if m.particle in ("は", "が")]
+    subjects = [m for m in ms if m.particle in ("は", "が") and not spokesperson(ctx, m)]
     genitive = [m for m in ms if m.particle == "の" and ctx.text[m.ext_end: t.start] == "の"]
     listed = listed_before(ctx, ms, partners)
     chosen = listed + subjects + genitive
@@ -221,7 +221,7 @@ def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list
     if len(subj) == 1 and len(keys) >= 2 and not genitive and not any(m.type == "Pair" for m in chosen):
         return split_or_one(ctx, t, scope, subj, keys, form, joined_with_to(ctx, listed))
     if not subjects and not genitive:
-        others = [m for m in ms if m not in chosen and m.type != "State"]
+        others = [m for m in ms if m not in chosen and m.type != "State" and not spokesperson(ctx, m)]
         topic = others[-1:] or _earlier_topic(ctx, t, scope, partners)
         if not topic:
             return []  # partners alone are one side of the table: the frame looks further for the other
