@@ -260,6 +260,13 @@ MEETINGS = [
     # a call received from the partner
     ("茂木外相は、ブリンケン国務長官から電話を受けた。", "2021-03-01",
      {"person:茂木", "person:ブリンケン"}, "PhoneCall", None, "held", "meeting.frame"),
+    # a partner whose title the gazetteer does not know, with a long gloss in brackets before the marker
+    ("茂木外相は、ルトノ副首相兼外務・経済統合相(H.E. Ms. Retno Marsudi, Deputy Prime Minister and Minister of "
+     "Foreign Affairs and Economic Integration of the Republic)と会談した。", "2020-06-01",
+     {"person:茂木", "person:ルトノ"}, "Meeting", None, "held", "meeting.frame"),
+    # a message given by telephone to the partner marked に is a call
+    ("ブリンケン国務長官は中国の王毅政治局員に直接、電話で訪問の延期を伝えた。", "2023-02-04",
+     {"person:ブリンケン", "person:王毅"}, "PhoneCall", None, "held", "meeting.frame"),
     # an audience: the partner marked に
     ("茂木外相はタイのワチラロンコン国王にお目にかかった。", "2020-06-01",
      {"person:茂木", "person:ワチラロンコン"}, "Meeting", None, "held", "meeting.frame"),
@@ -311,6 +318,11 @@ def test_not_these_meetings(extract, text: str) -> None:
     "茂木外相は中国との意見交換の必要性を訴えた。",
     # a word read only as a frame, with nobody to fill it, does not end the previous event's clause
     "トランプ大統領は電話で話し合う考えを示した。",
+    # a telephone in a sentence whose に-phrase is no party
+    "茂木外相は記者団に電話の内容を説明した。",
+    # the spokesperson who announced a meeting is not carried on as its party
+    "ホワイトハウスのギブズ報道官は6日、会見した。しかし、鳩山首相との会談には言及しなかった。",
+    "ギブズ報道官は6日、大統領が胡錦濤国家主席、メルケル首相らと会談すると発表した。",
 ])
 def test_words_that_name_no_meeting_here(extract, text: str) -> None:
     assert of_kind(extract(text), MeetingStatement) == []

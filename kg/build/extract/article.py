@@ -25,7 +25,7 @@ OPENING_SENTENCES = 3
 def protagonist(ctx: DocContext) -> str | None:
     """The key of the party an article reports on, or None when it cannot be told."""
     opening = _opening_mentions(ctx)
-    topics = [m for m in opening if m.particle in ("は", "が") and ctx.is_person(m)]
+    topics = [m for m in opening if m.particle in ("は", "が") and ctx.is_person(m) and not spokesperson(ctx, m)]
     if topics:
         return ctx.key(topics[0])
     companions = ctx.lex["companion_markers"]
@@ -40,6 +40,11 @@ def protagonist(ctx: DocContext) -> str | None:
             m.particle in ("は", "が") and ctx.is_person(m) for m in ctx.rec.mentions if not m.in_quote):
         return ctx.lex["narrator_state"]
     return None
+
+
+def spokesperson(ctx: DocContext, m: Mention) -> bool:
+    """A spokesperson (報道官) speaks of what others do: the topic of the announcement, not its party."""
+    return ctx.lex.regex("spokesperson_titles", "(?:{})$").search(m.title or "") is not None
 
 
 def _opening_mentions(ctx: DocContext) -> list[Mention]:

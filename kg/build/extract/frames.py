@@ -13,9 +13,12 @@ says the meeting is one of several parties (三者協議, 3カ国外相会合).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from kg.build.extract.article import spokesperson
 from kg.build.extract.clause import attached, clause_subjects
+from kg.build.extract.listing import LIST_GAP
 from kg.build.extract.meetings import (
     MeetingScope,
     is_party,
@@ -110,6 +113,11 @@ def _between(ctx: DocContext, ms: list[Mention]) -> list[str]:
 def _marked(ctx: DocContext, t: Trigger, m: Mention) -> bool:
     if m.particle in t.marks and m.particle:
         return True
+    if not m.particle and [x for x in t.marks if x]:
+        # ルクシッチ副首相兼外務・欧州統合相(H.E. …)と: a title the gazetteer does not know, then the marker
+        marks = "|".join(re.escape(x) for x in sorted(t.marks, key=len, reverse=True) if x)
+        if re.match(LIST_GAP.replace("{}", f"(?:{marks})(?![はがをにで])"), ctx.text[m.ext_end: t.start]):
+            return True
     # パロリン国務長官表敬: the partner written right before a word that takes it with no particle
     return "" in t.marks and m.ext_end == t.start
 
@@ -119,7 +127,8 @@ def frame_subject(ctx: DocContext, t: Trigger, ms: list[Mention], partners: set[
     (Bと会談したA氏は), the sentence's topic, else the article's protagonist."""
     ph = ctx.parse.at(t.start) if ctx.parse else None
     found = [m for m in clause_subjects(ctx, ph) if m.end <= t.start] if ph else []
-    found = [m for m in found if (is_party(ctx, m) or party_key(ctx, m)) and party_key(ctx, m) not in partners]
+    found = [m for m in found if (is_party(ctx, m) or party_key(ctx, m)) and party_key(ctx, m) not in partners
+             and not spokesperson(ctx, m)]
     if found:
         sent = ctx.sentence(t.start)
         around = [m for m in ctx.mentions_between(sent.start, sent.end) if is_party(ctx, m)]
@@ -127,7 +136,8 @@ def frame_subject(ctx: DocContext, t: Trigger, ms: list[Mention], partners: set[
     else:
         found = _relative_head(ctx, t, partners)
     if not found:
-        found = [m for m in ms if m.particle in ("は", "が") and party_key(ctx, m) not in partners]
+        found = [m for m in ms if m.particle in ("は", "が") and party_key(ctx, m) not in partners
+                 and not spokesperson(ctx, m)]
     keys = [k for k in dict.fromkeys(party_key(ctx, m) for m in found) if k]
     if keys:
         return keys

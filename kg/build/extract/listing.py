@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 #: と between two listed parties, after the first one's gloss in brackets if any
 JOINED_WITH_TO = re.compile(r"(?:[(（][^()（）]{0,80}[)）])?と(?:[^、。とはが]{1,12}の)?")
 #: a gloss in brackets after a name: ブヤノビッチ大統領(H.E. Mr. Filip Vujanovic, President of Montenegro)
-GLOSS = re.compile(r"[(（][^()（）]{0,80}[)）]")
+GLOSS = re.compile(r"[(（][^()（）]{0,200}[)）]")
 #: what may stand between two listed names before the list word: a title the gazetteer does not know
 #: (ポーター・豪首相付政務次官、), a gloss in brackets; never a particle, a verb or a sentence end
 LIST_GAP = r"(?:[^\s、。,，はがをにでとの「」()（）]{0,14})?(?:" + GLOSS.pattern + ")?{}"

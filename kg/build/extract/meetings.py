@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kg.build.extract.article import spokesperson
 from kg.build.extract.clause import attached, clause_subjects
 from kg.build.extract.common import (
     date_near,
@@ -210,7 +211,7 @@ def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list
     partners = [m for m in ms if m.particle in ("と", "とも", "との") and attached(ctx, m, t.start)]
     if not partners:
         return []
-    subjects = [m for m in ms if m.particle in ("は", "が")]
+    subjects = [m for m in ms if m.particle in ("は", "が") and not spokesperson(ctx, m)]
     genitive = [m for m in ms if m.particle == "の" and ctx.text[m.ext_end: t.start] == "の"]
     listed = listed_before(ctx, ms, partners)
     chosen = listed + subjects + genitive
@@ -220,7 +221,7 @@ def meeting_comitative(ctx: DocContext, t: Trigger, scope: MeetingScope) -> list
     if len(subj) == 1 and len(keys) >= 2 and not genitive and not any(m.type == "Pair" for m in chosen):
         return split_or_one(ctx, t, scope, subj, keys, form, joined_with_to(ctx, listed))
     if not subjects and not genitive:
-        others = [m for m in ms if m not in chosen and m.type != "State"]
+        others = [m for m in ms if m not in chosen and m.type != "State" and not spokesperson(ctx, m)]
         topic = others[-1:] or _earlier_topic(ctx, t, scope, partners)
         if not topic:
             return []  # partners alone are one side of the table: the frame looks further for the other
@@ -378,8 +379,8 @@ def _earlier_topic(ctx: DocContext, t: Trigger, scope: MeetingScope, partners: l
         topic = [m for m in around if m.particle == "は" and ctx.is_person(m)]
         # a topic of several (A及びBは) is no one party to carry on: the frame asks the article instead
         if topic and ctx.key(topic[0]) not in {ctx.key(m) for m in partners} and len(
-                listed_with(ctx, around, topic[0])) == 1:
-            return topic[:1]
+                listed_with(ctx, around, topic[0])) == 1 and not spokesperson(ctx, topic[0]):
+            return topic[:1]  # a spokesperson's topic is what others do: not carried on as a party
     return []
 
 
