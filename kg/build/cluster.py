@@ -152,6 +152,23 @@ def connect(address: str, scratch: str | None = None) -> Iterator[Any]:
         yield client
 
 
+def _reachable(address: str) -> None:
+    """ClusterError at once when nothing listens at a host:port address: Dask's client retries a refused
+    connection until its timeout, which would then read as a server that said nothing."""
+    import socket
+
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        host, port = get_address_host_port(address)
+    except (ValueError, NotImplementedError):
+        return  # an address without host and port (inproc://): Dask's own connect tells
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise ClusterError(f"--scheduler {address}: cannot reach the Dask scheduler: {exc}") from exc
+
+
 def _probe(address: str) -> None:
     """ClusterError unless a Dask server answers at ``address`` within CONNECT_TIMEOUT: Dask's client
     waits without end for a server that accepts the connection and says nothing (an HTTP server), and
@@ -167,6 +184,7 @@ def _probe(address: str) -> None:
                                   **Security().get_connection_args("client"))
         await comm.close()
 
+    _reachable(address)
     with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
         try:
             asyncio.run(asyncio.wait_for(hello(), CONNECT_TIMEOUT))
